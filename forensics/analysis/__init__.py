@@ -1,0 +1,1 @@
+"""Analyses over imported workflow event logs."""

@@ -1,0 +1,101 @@
+"""Reading the store for people: runs, one run's events, resolving short run ids, exporting.
+
+Every function takes an open store and returns plain rows, so the CLI, the TUI and reports
+print the same thing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from forensics.errors import InputError, UsageError
+from forensics.store import Store
+
+Rows = tuple[list[str], list[tuple[Any, ...]]]
+
+RUN_COLUMNS = (
+    "run_id, workflow_name, status, spec_version, event_count, first_event_at, last_event_at,"
+    " terminal_event, has_record"
+)
+
+
+def list_runs(
+    store: Store, *, status: str | None = None, workflow: str | None = None, limit: int | None = None
+) -> Rows:
+    where, params = [], []
+    if status:
+        where.append("status = ?")
+        params.append(status)
+    if workflow:
+        where.append("workflow_name LIKE ?")
+        params.append(f"%{workflow}%")
+    sql = f"SELECT {RUN_COLUMNS} FROM runs"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY first_event_at NULLS LAST, run_id"
+    if limit:
+        sql += f" LIMIT {int(limit)}"
+    return store.query(sql, params)
+
+
+def resolve_run_id(store: Store, text: str) -> str:
+    """A full run id from a full id or a unique prefix/suffix of one."""
+    _, exact = store.query("SELECT run_id FROM runs WHERE run_id = ?", [text])
+    if exact:
+        return str(exact[0][0])
+    _, rows = store.query(
+        "SELECT run_id FROM runs WHERE run_id LIKE ? OR run_id LIKE ? ORDER BY run_id LIMIT 6",
+        [f"{text}%", f"%{text}"],
+    )
+    if len(rows) == 1:
+        return str(rows[0][0])
+    if not rows:
+        raise InputError(f"no run {text!r} in the store", hint="list runs with `forensics runs`")
+    shown = ", ".join(str(r[0]) for r in rows[:5])
+    raise UsageError(f"{text!r} matches several runs: {shown}", hint="give more of the run id")
+
+
+def run_events(store: Store, run_id: str, *, full: bool = False) -> Rows:
+    """One run's events in replay (eventId) order with decoded payloads."""
+    cols = (
+        "log_position AS pos, event_id, event_type, correlation_id,"
+        " json_extract_string(event_data, '$.stepName') AS step_name, created_at, write_time,"
+        " payload_format, payload_decoded AS payload"
+    )
+    if full:
+        cols += (
+            ", id_scheme, slot, id_time, occurred_at, spec_version, resume_id,"
+            " fence_last_event_id, fence_state_updated_at, event_data, payload_field,"
+            " conflict, source_kind, source_location, source_position, extra"
+        )
+    return store.query(
+        f"SELECT {cols} FROM run_log WHERE run_id = ? ORDER BY log_position", [run_id]
+    )
+
+
+EXPORT_TABLES = ("events", "runs", "run_records", "entities", "imports", "quarantine")
+EXPORT_FORMATS = {"parquet": "(FORMAT parquet, COMPRESSION zstd)", "csv": "(FORMAT csv, HEADER)",
+                  "json": "(FORMAT json)"}
+
+
+def export_store(store: Store, out: Path, *, fmt: str = "parquet", run_id: str | None = None) -> list[Path]:
+    """Write each table (and the `runs` view) to `out/<table>.<fmt>`; optionally one run."""
+    if fmt not in EXPORT_FORMATS:
+        raise UsageError(f"unknown export format {fmt!r}", hint="use parquet, csv or json")
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for table in EXPORT_TABLES:
+        target = out / f"{table}.{fmt}"
+        sql = f"SELECT * FROM {table}"
+        if run_id is not None and table not in ("imports",):
+            sql += " WHERE run_id = $run"
+        elif run_id is not None:
+            sql += " WHERE import_id IN (SELECT DISTINCT import_id FROM events WHERE run_id = $run)"
+        if table == "quarantine" and run_id is not None:
+            sql = "SELECT * FROM quarantine WHERE false"
+        params = {"run": run_id} if run_id is not None and table != "quarantine" else None
+        quoted = str(target).replace("'", "''")
+        store.query(f"COPY ({sql}) TO '{quoted}' {EXPORT_FORMATS[fmt]}", params)
+        written.append(target)
+    return written

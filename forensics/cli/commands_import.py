@@ -1,0 +1,107 @@
+"""`forensics import …`: one subcommand per kind of source."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from forensics.cli import Context
+from forensics.cli.options import format_option, parse_pairs
+from forensics.cli.render import emit
+from forensics.errors import InputError, PartialImport
+from forensics.importers.base import ImportOptions
+from forensics.importers.run import import_paths
+from forensics.model import ImportSummary
+from forensics.store import Store
+
+BUILTIN_FORMATS = "world-local, inspect, api-v4, api-v1, jsonl, dynamodb-json"
+SUMMARY_COLUMNS = ["import_id", "source", "location", "read", "stored", "duplicates",
+                   "quarantined", "conflicts", "runs", "entities", "status"]
+
+
+def summary_rows(summaries: Sequence[ImportSummary]) -> list[tuple[object, ...]]:
+    return [
+        (s.import_id, s.source_kind, s.location, s.read, s.stored, s.duplicates, s.quarantined,
+         s.conflicts, s.runs, s.entities, s.status)
+        for s in summaries
+    ]
+
+
+def report(summaries: Sequence[ImportSummary], fmt: str) -> None:
+    """Print the summaries; raise PartialImport when anything went to quarantine."""
+    emit(SUMMARY_COLUMNS, summary_rows(summaries), fmt)
+    for s in summaries:
+        for note in s.notes:
+            click.echo(f"forensics: note: {s.location}: {note}", err=True)
+    quarantined = sum(s.quarantined for s in summaries)
+    if quarantined:
+        raise PartialImport(
+            f"{quarantined} record(s) could not be imported and went to quarantine;"
+            " everything else was stored",
+            hint="forensics sql \"select location, position, reason from quarantine"
+            " order by import_id desc\"",
+        )
+
+
+def read_key(path: Path | None) -> bytes | None:
+    """A 32-byte AES key from a file holding raw bytes, hex or base64."""
+    if path is None:
+        return None
+    data = path.read_bytes()
+    if len(data) == 32:
+        return data
+    text = data.strip()
+    for decode in (binascii.unhexlify, base64.b64decode):
+        try:
+            key = decode(text)
+        except (binascii.Error, ValueError):
+            continue
+        if len(key) == 32:
+            return key
+    raise InputError(f"{path}: not a 32-byte key (raw, hex or base64)",
+                     hint="export the run's AES-256 key into this file")
+
+
+@contextmanager
+def progress_bar(label: str) -> Iterator[ImportOptions]:
+    """Import options whose progress callback drives a spinner with a count on stderr."""
+    columns = (SpinnerColumn(), TextColumn("{task.description}"),
+               TextColumn("{task.completed:,} records"), TimeElapsedColumn())
+    with Progress(*columns, transient=True) as bar:
+        task = bar.add_task(label, total=None)
+        yield ImportOptions(progress=lambda n: bar.advance(task, n))
+
+
+def register(cli: click.Group) -> None:
+    @cli.group(name="import")
+    def import_group() -> None:
+        """Import event logs into the store (every importer only reads its source)."""
+
+    @import_group.command(name="json", help=f"""Import JSON-family files and directories.
+
+    PATHS may be world-local data directories, saved `workflow inspect --json` output, saved
+    API pages (v1 JSON, v4 frame streams), JSON Lines or arrays of events, and DynamoDB JSON
+    dumps; .gz is read transparently. The format is detected per path (formats: {BUILTIN_FORMATS}).""")
+    @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+    @click.option("--format", "source_format", default=None, help="Skip detection: force this format.")
+    @click.option("--key-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                  help="AES-256-GCM run key for encrypted (encr) payloads.")
+    @click.option("--map", "mapping", multiple=True, metavar="ROLE=ATTRIBUTE",
+                  help="DynamoDB dumps: map a role to an attribute (repeatable).")
+    @click.option("--preset", default=None, help="DynamoDB dumps: attribute-mapping preset.")
+    @format_option
+    @click.pass_obj
+    def import_json(obj: Context, paths: tuple[Path, ...], source_format: str | None,
+                    key_file: Path | None, mapping: tuple[str, ...], preset: str | None,
+                    fmt: str) -> None:
+        with progress_bar("importing") as base, Store(obj.db) as store:
+            options = ImportOptions(key=read_key(key_file), mapping=parse_pairs(mapping, "--map"),
+                                    preset=preset, progress=base.progress)
+            summaries = import_paths(store, paths, fmt=source_format, options=options)
+        report(summaries, fmt)

@@ -1,0 +1,94 @@
+"""Commands that read the store: runs, events, sql, queries, export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from forensics.browse import export_store, list_runs, resolve_run_id, run_events
+from forensics.cli import Context
+from forensics.cli.options import format_option, parse_pairs
+from forensics.cli.render import emit
+from forensics.errors import UsageError
+from forensics.queries import load_queries, run_canned
+from forensics.store import Store
+
+
+def register(cli: click.Group) -> None:
+    @cli.command()
+    @click.option("--status", help="Only runs with this status (completed, failed, …).")
+    @click.option("--workflow", help="Only runs whose workflow name contains this text.")
+    @click.option("--limit", type=int, help="At most this many runs.")
+    @format_option
+    @click.pass_obj
+    def runs(obj: Context, status: str | None, workflow: str | None, limit: int | None,
+             fmt: str) -> None:
+        """List the runs in the store."""
+        with Store(obj.db, read_only=True) as store:
+            cols, rows = list_runs(store, status=status, workflow=workflow, limit=limit)
+        emit(cols, rows, fmt)
+
+    @cli.command()
+    @click.argument("run")
+    @click.option("--full", is_flag=True, help="Every column (provenance, ids, fences, metadata).")
+    @format_option
+    @click.pass_obj
+    def events(obj: Context, run: str, full: bool, fmt: str) -> None:
+        """One run's events in replay (eventId) order, payloads decoded.
+
+        RUN is a run id or a unique part of one (its start or end).
+        """
+        with Store(obj.db, read_only=True) as store:
+            cols, rows = run_events(store, resolve_run_id(store, run), full=full)
+        emit(cols, rows, fmt, max_width=60)
+
+    @cli.command()
+    @click.argument("statement", required=False)
+    @click.option("--query", "-q", "name", help="Run the canned query NAME instead.")
+    @click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE",
+                  help="A canned query's parameter (repeatable).")
+    @format_option
+    @click.pass_obj
+    def sql(obj: Context, statement: str | None, name: str | None, params: tuple[str, ...],
+            fmt: str) -> None:
+        """Run SQL over the store (read-only), or a canned query with --query.
+
+        Tables: events, run_log (one copy per event, in log order), runs, run_records,
+        entities, imports, quarantine.
+        """
+        if (statement is None) == (name is None):
+            raise UsageError("give either a SQL statement or --query NAME",
+                             hint='forensics sql "select count(*) from events"')
+        with Store(obj.db, read_only=True) as store:
+            if name is not None:
+                cols, rows = run_canned(store, name, parse_pairs(params, "--param"))
+            else:
+                cols, rows = store.query(str(statement))
+        emit(cols, rows, fmt)
+
+    @cli.command()
+    @format_option
+    def queries(fmt: str) -> None:
+        """List the canned queries and their parameters."""
+        rows = [
+            (q.name, q.title, ", ".join(
+                p.name + ("" if p.required else f"={p.default}") for p in q.params),
+             q.description)
+            for q in load_queries().values()
+        ]
+        emit(["name", "title", "params", "description"], rows, fmt, max_width=70)
+
+    @cli.command()
+    @click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+    @click.option("--format", "fmt", type=click.Choice(["parquet", "csv", "json"]),
+                  default="parquet", show_default=True)
+    @click.option("--run", "run", help="Only this run.")
+    @click.pass_obj
+    def export(obj: Context, out: Path, fmt: str, run: str | None) -> None:
+        """Export the store's tables to OUT/<table>.<format> (Parquet by default)."""
+        with Store(obj.db, read_only=True) as store:
+            run_id = resolve_run_id(store, run) if run else None
+            written = export_store(store, out, fmt=fmt, run_id=run_id)
+        for path in written:
+            click.echo(str(path))

@@ -1,0 +1,132 @@
+"""Frozen records shared by every layer: what importers produce and the store keeps.
+
+These are plain values: no driver types (psycopg rows, DynamoDB attribute maps) and no
+DuckDB handles ever appear here, so importers, analysis and reports agree on one vocabulary.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+JsonValue = Any  # a value that json.dumps accepts
+
+ID_SCHEMES = ("ulid", "slot", "unknown")
+PAYLOAD_FORMATS = (
+    "devl",
+    "encr",
+    "encp",
+    "zstd",
+    "gzip",
+    "ref",
+    "legacy-json",
+    "hydrated",
+    "absent",
+    "unknown",
+    "invalid",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """Where a record came from inside its source (file and line, table and key, page)."""
+
+    location: str
+    position: str | None = None
+    tag: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    """One stored event, normalised from any source.
+
+    `event_data` is the event's eventData without its payload field; the payload is kept raw
+    (`payload_raw`) and decoded (`payload_decoded`, JSON-safe) beside its `payload_format`.
+    """
+
+    run_id: str
+    event_id: str
+    event_type: str
+    provenance: Provenance
+    correlation_id: str | None = None
+    created_at: datetime | None = None
+    occurred_at: datetime | None = None
+    write_time: datetime | None = None
+    spec_version: int | None = None
+    resume_id: str | None = None
+    fence_last_event_id: str | None = None
+    fence_state_updated_at: datetime | None = None
+    event_data: dict[str, JsonValue] | None = None
+    payload_field: str | None = None
+    payload_raw: bytes | None = None
+    payload_decoded: JsonValue = None
+    payload_format: str = "absent"
+    staged: bool = False
+    extra: dict[str, JsonValue] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """A run as its source's run table or file describes it (not derived from events)."""
+
+    run_id: str
+    provenance: Provenance
+    workflow_name: str | None = None
+    status: str | None = None
+    deployment_id: str | None = None
+    spec_version: int | None = None
+    created_at: datetime | None = None
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    error_code: str | None = None
+    error: JsonValue = None
+    extra: dict[str, JsonValue] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EntityRecord:
+    """A step, hook or wait row as the source's entity table or file describes it."""
+
+    run_id: str
+    entity_id: str
+    kind: str  # step | hook | wait
+    provenance: Provenance
+    name: str | None = None
+    token: str | None = None
+    status: str | None = None
+    attempt: int | None = None
+    created_at: datetime | None = None
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    resume_at: datetime | None = None
+    spec_version: int | None = None
+    extra: dict[str, JsonValue] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantineRecord:
+    """A record that could not be imported, kept raw with where it was and why."""
+
+    provenance: Provenance
+    reason: str
+    raw: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ImportSummary:
+    """What one import did, as stored in the `imports` table."""
+
+    import_id: int
+    source_kind: str
+    location: str
+    read: int
+    stored: int
+    duplicates: int
+    quarantined: int
+    conflicts: int
+    runs: int
+    entities: int
+    status: str
+    error: str | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)

@@ -1,0 +1,317 @@
+"""The DuckDB event store: the only code that writes the database file.
+
+`Store` opens (and migrates) one DuckDB file; `Store.begin_import` returns an `ImportSession`
+through which an importer hands over events, run and entity records and quarantined items.
+Every flush is its own transaction, so an interrupted import leaves whole batches behind and a
+rerun adds exactly what is missing. Readers use `Store.query` or a `cursor()` of their own.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import duckdb
+import orjson
+
+from forensics.errors import StoreError
+from forensics.model import EntityRecord, EventRecord, ImportSummary, QuarantineRecord, RunRecord
+from forensics.store import ingest
+from forensics.store.schema import MIGRATIONS, VIEWS, Migration
+
+DEFAULT_DB = "forensics.duckdb"
+BATCH_SIZE = 20_000
+
+
+def default_db_path() -> Path:
+    """`FORENSICS_DB` when set, else `./forensics.duckdb`."""
+    return Path(os.environ.get("FORENSICS_DB") or DEFAULT_DB)
+
+
+class Store:
+    """One open DuckDB store; use as a context manager or call `close()`."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        read_only: bool = False,
+        migrations: Sequence[Migration] = MIGRATIONS,
+    ) -> None:
+        self.path = Path(path)
+        if read_only and not self.path.exists():
+            raise StoreError(
+                f"no store at {self.path}",
+                hint="import something first (`forensics import json PATH`) or pass --db",
+            )
+        try:
+            self.con = duckdb.connect(str(self.path), read_only=read_only)
+        except duckdb.Error as exc:
+            raise StoreError(
+                f"cannot open {self.path}: {exc}",
+                hint="is another forensics process writing it? is it a DuckDB file?",
+            ) from exc
+        self.con.execute("SET TimeZone = 'UTC'")
+        limit = os.environ.get("FORENSICS_MEMORY_LIMIT", "700MB")
+        self.con.execute(f"SET memory_limit = '{limit}'")
+        self.con.execute("SET preserve_insertion_order = false")
+        if not read_only:
+            self._migrate(migrations)
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.con.close()
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A cursor of its own, for a worker thread."""
+        return self.con.cursor()
+
+    def schema_version(self) -> int:
+        row = self.con.execute("SELECT max(version) FROM forensics_migrations").fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
+
+    def _migrate(self, migrations: Sequence[Migration]) -> None:
+        con = self.con
+        con.execute(
+            "CREATE TABLE IF NOT EXISTS forensics_migrations ("
+            "version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMPTZ)"
+        )
+        done = {int(r[0]) for r in con.execute("SELECT version FROM forensics_migrations").fetchall()}
+        known = {m.version for m in migrations}
+        if done - known:
+            raise StoreError(
+                f"{self.path} was written by a newer forensics (schema {max(done)})",
+                hint="upgrade forensics, or use another --db",
+            )
+        for m in sorted(migrations, key=lambda m: m.version):
+            if m.version in done:
+                continue
+            try:
+                con.execute("BEGIN")
+                con.execute(m.sql)
+                con.execute(
+                    "INSERT INTO forensics_migrations VALUES (?, ?, now())", [m.version, m.name]
+                )
+                con.execute("COMMIT")
+            except duckdb.Error as exc:
+                con.execute("ROLLBACK")
+                raise StoreError(f"migration {m.version} ({m.name}) failed: {exc}") from exc
+        con.execute(VIEWS)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def query(
+        self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None
+    ) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Run one statement; return column names and all rows."""
+        try:
+            cur = self.con.execute(sql, params) if params is not None else self.con.execute(sql)
+        except duckdb.Error as exc:
+            raise StoreError(str(exc).splitlines()[0], hint="check the SQL; tables: "
+                             "events, run_log, runs, run_records, entities, imports, quarantine") from exc
+        if cur.description is None:
+            return [], []
+        return [d[0] for d in cur.description], cur.fetchall()
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def begin_import(
+        self, source_kind: str, location: str, options: dict[str, Any] | None = None
+    ) -> ImportSession:
+        row = self.con.execute("SELECT nextval('import_id_seq')").fetchone()
+        assert row is not None
+        import_id = int(row[0])
+        self.con.execute(
+            "INSERT INTO imports (import_id, source_kind, location, options, started_at, status)"
+            " VALUES (?, ?, ?, ?, now(), 'running')",
+            [import_id, source_kind, location, orjson.dumps(options or {}).decode()],
+        )
+        return ImportSession(self, import_id, source_kind, location)
+
+
+class ImportSession:
+    """Collects one import's output and writes it in batches, each in a transaction."""
+
+    def __init__(self, store: Store, import_id: int, source_kind: str, location: str) -> None:
+        self.store = store
+        self.con = store.con
+        self.import_id = import_id
+        self.source_kind = source_kind
+        self.location = location
+        self.read = self.stored = self.quarantined = self.conflicts = 0
+        self.runs = self.entities = 0
+        self.notes: list[str] = []
+        self._events: list[EventRecord] = []
+        self._quarantine: list[QuarantineRecord] = []
+
+    def __enter__(self) -> ImportSession:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc is not None:
+            self._close("failed", str(exc) or type(exc).__name__)
+
+    def add_event(self, record: EventRecord) -> None:
+        self._events.append(record)
+        if len(self._events) >= BATCH_SIZE:
+            self.flush()
+
+    def add_events(self, records: Sequence[EventRecord]) -> None:
+        for r in records:
+            self.add_event(r)
+
+    def add_runs(self, records: Sequence[RunRecord]) -> None:
+        self._transaction(lambda: self._count_runs(ingest.write_runs(self.con, self.import_id, records)))
+
+    def add_entities(self, records: Sequence[EntityRecord]) -> None:
+        def work() -> None:
+            self.entities += ingest.write_entities(self.con, self.import_id, records)
+
+        self._transaction(work)
+
+    def quarantine(self, record: QuarantineRecord) -> None:
+        self._quarantine.append(record)
+        if len(self._quarantine) >= 1000:
+            self.flush()
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+
+    def add_relation(self, relation_sql: str) -> None:
+        """Bulk path: insert staging rows produced by a SQL relation (subquery text)."""
+        self.flush()
+
+        def work() -> None:
+            self.read += ingest.insert_relation(
+                self.con, self.import_id, self.source_kind, f"({relation_sql})"
+            )
+
+        self._transaction(work)
+
+    def flush(self) -> None:
+        events, self._events = self._events, []
+        quarantined, self._quarantine = self._quarantine, []
+
+        def work() -> None:
+            if events:
+                self.con.register("_staging_batch", ingest.events_to_arrow(events))
+                try:
+                    self.read += ingest.insert_relation(
+                        self.con, self.import_id, self.source_kind, "_staging_batch"
+                    )
+                finally:
+                    self.con.unregister("_staging_batch")
+            if quarantined:
+                self.quarantined += ingest.write_quarantine(
+                    self.con, self.import_id, self.source_kind, quarantined
+                )
+
+        if events or quarantined:
+            self._transaction(work)
+
+    def pending_payloads(self, batch: int = 50_000) -> Iterator[list[tuple[str, str, int, bytes]]]:
+        """Rows of this import whose payload is raw but not decoded yet, in batches."""
+        cur = self.store.cursor()
+        cur.execute(
+            "SELECT run_id, event_id, content_hash, payload_raw FROM events"
+            " WHERE import_id = ? AND payload_raw IS NOT NULL AND payload_decoded IS NULL",
+            [self.import_id],
+        )
+        while rows := cur.fetchmany(batch):
+            yield [(str(r[0]), str(r[1]), int(r[2]), bytes(r[3])) for r in rows]
+        cur.close()
+
+    def set_decoded(self, rows: Sequence[tuple[str, str, str, str, str]]) -> None:
+        """Store decoded payloads: (run_id, event_id, content_hash, format, json) per row."""
+        import pyarrow as pa
+
+        table = pa.table(
+            {
+                "run_id": [r[0] for r in rows],
+                "event_id": [r[1] for r in rows],
+                "content_hash": [r[2] for r in rows],
+                "fmt": [r[3] for r in rows],
+                "decoded": [r[4] for r in rows],
+            }
+        )
+
+        def work() -> None:
+            self.con.register("_decoded_batch", table)
+            try:
+                self.con.execute(
+                    "UPDATE events SET payload_decoded = json(d.decoded), payload_format = d.fmt"
+                    " FROM _decoded_batch d WHERE events.import_id = ? AND events.run_id = d.run_id"
+                    " AND events.event_id = d.event_id AND events.content_hash = d.content_hash",
+                    [self.import_id],
+                )
+            finally:
+                self.con.unregister("_decoded_batch")
+
+        self._transaction(work)
+
+    def finish(self) -> ImportSummary:
+        """Flush, drop repeated copies, mark conflicts, close the `imports` row."""
+        self.flush()
+
+        def work() -> None:
+            result = ingest.reconcile(self.con, self.import_id)
+            self.conflicts = result.conflicts
+            self.stored = self.read - result.duplicates
+
+        self._transaction(work)
+        status = "partial" if self.quarantined else "ok"
+        return self._close(status, None)
+
+    def _count_runs(self, n: int) -> None:
+        self.runs += n
+
+    def _transaction(self, work: Any) -> None:
+        self.con.execute("BEGIN")
+        try:
+            work()
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        self.con.execute("COMMIT")
+
+    def _close(self, status: str, error: str | None) -> ImportSummary:
+        self.con.execute(
+            "UPDATE imports SET finished_at = now(), read_count = ?, stored_count = ?,"
+            " duplicate_count = ?, quarantined_count = ?, conflict_count = ?, run_count = ?,"
+            " entity_count = ?, status = ?, error = ? WHERE import_id = ?",
+            [
+                self.read, self.stored, self.read - self.stored, self.quarantined,
+                self.conflicts, self.runs, self.entities, status, error, self.import_id,
+            ],
+        )
+        return ImportSummary(
+            import_id=self.import_id, source_kind=self.source_kind, location=self.location,
+            read=self.read, stored=self.stored, duplicates=self.read - self.stored,
+            quarantined=self.quarantined, conflicts=self.conflicts, runs=self.runs,
+            entities=self.entities, status=status, error=error, notes=tuple(self.notes),
+        )
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)

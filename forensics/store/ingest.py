@@ -1,0 +1,277 @@
+"""Turning importer output into rows of the store: the one place events are written.
+
+Importers hand over `EventRecord` batches (or, for bulk files, a SQL relation with the same
+staging columns); this module derives what every source shares in SQL (id scheme, slot, the
+ULID time of the id, content hashes), skips what the store already holds (exactly-once per
+run id, event id and content) and marks conflicting copies. Doing the derivation once, in SQL,
+keeps the bulk path and the record path identical.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import orjson
+import pyarrow as pa
+
+from forensics.model import EntityRecord, EventRecord, QuarantineRecord, RunRecord
+
+_TS = pa.timestamp("us", tz="UTC")
+
+# What makes two copies of an event "the same content" (provenance and write-side metadata
+# such as write time or fence are not part of it). Recomputed, never stored, for conflicts.
+# What makes two copies of an event "the same content" (provenance and write-side metadata
+# such as write time or fence are not part of it). Recomputed, never stored, for conflicts.
+# The columns an importer supplies; everything else is derived here.
+STAGING_SCHEMA = pa.schema(
+    [
+        ("source_location", pa.string()),
+        ("source_position", pa.string()),
+        ("source_tag", pa.string()),
+        ("run_id", pa.string()),
+        ("event_id", pa.string()),
+        ("event_type", pa.string()),
+        ("correlation_id", pa.string()),
+        ("created_at", _TS),
+        ("occurred_at", _TS),
+        ("write_time", _TS),
+        ("spec_version", pa.int32()),
+        ("resume_id", pa.string()),
+        ("fence_last_event_id", pa.string()),
+        ("fence_state_updated_at", _TS),
+        ("event_data", pa.string()),
+        ("payload_field", pa.string()),
+        ("payload_raw", pa.binary()),
+        ("payload_decoded", pa.string()),
+        ("payload_format", pa.string()),
+        ("staged", pa.bool_()),
+        ("extra", pa.string()),
+    ]
+)
+
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def _ulid_ms_sql(body: str) -> str:
+    terms = [
+        f"(instr('{_ALPHABET}', substr({body}, {i + 1}, 1)) - 1) * {32 ** (9 - i)}"
+        for i in range(10)
+    ]
+    # Region-tagged ids set the top bit of the 48-bit time: the modulo clears it.
+    return f"(({' + '.join(terms)}) % {2**47})"
+
+
+_ID_BODY = "right(s.event_id, 26)"
+_SCHEME_SQL = f"""CASE
+    WHEN regexp_full_match(s.event_id, '([a-z]+_)?[0-9]{{26}}') THEN 'slot'
+    WHEN regexp_full_match(s.event_id, '([a-z]+_)?[0-7][0-9A-HJKMNP-TV-Z]{{25}}') THEN 'ulid'
+    ELSE 'unknown' END"""
+
+_ENVELOPE_SQL = """concat_ws(chr(31), s.event_type, coalesce(s.correlation_id, ''),
+    coalesce(CAST(epoch_ms(s.created_at) AS VARCHAR), ''),
+    coalesce(CAST(s.spec_version AS VARCHAR), ''), coalesce(s.resume_id, ''),
+    coalesce(CAST(json(s.event_data) AS VARCHAR), ''), CAST(s.staged AS VARCHAR))"""
+
+_PAYLOAD_PART_SQL = """CASE WHEN s.payload_raw IS NOT NULL THEN md5(s.payload_raw)
+    ELSE coalesce(CAST(json(s.payload_decoded) AS VARCHAR), '') END"""
+
+
+def derive_sql(import_id: int, source_kind: str, relation: str) -> str:
+    """A SELECT that turns staging columns of `relation` into `events` rows."""
+    return f"""
+    SELECT
+        {int(import_id)} AS import_id,
+        '{source_kind}' AS source_kind,
+        s.source_location, s.source_position, s.source_tag, s.run_id, s.event_id,
+        s.id_scheme,
+        CASE WHEN s.id_scheme = 'slot' THEN CAST({_ID_BODY} AS BIGINT) END AS slot,
+        CASE WHEN s.id_scheme = 'ulid'
+             THEN make_timestamp(CAST({_ulid_ms_sql(_ID_BODY)} AS BIGINT) * 1000)::TIMESTAMPTZ
+        END AS id_time,
+        s.event_type, s.correlation_id, s.created_at, s.occurred_at, s.write_time,
+        s.spec_version, s.resume_id, s.fence_last_event_id, s.fence_state_updated_at,
+        json(s.event_data) AS event_data, s.payload_field, s.payload_raw,
+        json(s.payload_decoded) AS payload_decoded, coalesce(s.payload_format, 'absent')
+            AS payload_format,
+        coalesce(s.staged, false) AS staged, false AS conflict,
+        md5_number({_ENVELOPE_SQL} || chr(31) || {_PAYLOAD_PART_SQL}) AS content_hash,
+        json(s.extra) AS extra
+    FROM (
+        SELECT s.*, {_SCHEME_SQL} AS id_scheme
+        FROM {relation} s
+    ) s
+    """
+
+
+def insert_relation(
+    con: duckdb.DuckDBPyConnection, import_id: int, source_kind: str, relation: str
+) -> int:
+    """Append the staging rows of `relation` as events; return how many.
+
+    Copies the store already holds are removed afterwards, once per import, by `reconcile`:
+    one pass at the end is cheaper than an anti-join per batch, and an interrupted import
+    that left copies behind is cleaned up by the rerun's `reconcile` just the same.
+    """
+    before = _count(con, import_id)
+    con.execute(f"INSERT INTO events {derive_sql(import_id, source_kind, relation)}")
+    return _count(con, import_id) - before
+
+
+def _count(con: duckdb.DuckDBPyConnection, import_id: int) -> int:
+    row = con.execute("SELECT count(*) FROM events WHERE import_id = ?", [import_id]).fetchone()
+    return int(row[0]) if row else 0
+
+
+@dataclass(frozen=True)
+class Reconciled:
+    duplicates: int  # rows of this import dropped because the same content was already held
+    conflicts: int  # (run, event id) keys whose copies disagree
+
+
+def reconcile(con: duckdb.DuckDBPyConnection, import_id: int) -> Reconciled:
+    """Drop repeated copies (keeping the earliest) and flag keys whose copies disagree."""
+    others = con.execute(
+        "SELECT count(*) FROM (SELECT 1 FROM events WHERE import_id <> ? LIMIT 1)", [import_id]
+    ).fetchone()
+    scope = "events" if not (others and others[0]) else (
+        "(SELECT e.* FROM events e SEMI JOIN (SELECT DISTINCT run_id, event_id FROM events"
+        f" WHERE import_id = {int(import_id)}) k ON k.run_id = e.run_id AND k.event_id = e.event_id)"
+    )
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _multi AS
+            SELECT run_id, event_id FROM {scope} x GROUP BY run_id, event_id HAVING count(*) > 1"""
+    )
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE _repeats AS
+           SELECT rid FROM (
+               SELECT e.rowid AS rid, row_number() OVER (
+                   PARTITION BY e.run_id, e.event_id, e.content_hash
+                   ORDER BY e.import_id, e.source_location, e.source_position) AS rn
+               FROM events e SEMI JOIN _multi m ON m.run_id = e.run_id AND m.event_id = e.event_id
+           ) WHERE rn > 1"""
+    )
+    row = con.execute("SELECT count(*) FROM _repeats").fetchone()
+    duplicates = int(row[0]) if row else 0
+    if duplicates:
+        con.execute("DELETE FROM events WHERE rowid IN (SELECT rid FROM _repeats)")
+    conflicts = _mark_conflicts(con)
+    con.execute("DROP TABLE _multi")
+    con.execute("DROP TABLE _repeats")
+    return Reconciled(duplicates=duplicates, conflicts=conflicts)
+
+
+def _mark_conflicts(con: duckdb.DuckDBPyConnection) -> int:
+    """Flag every copy of a key in `_multi` whose copies disagree; return how many keys."""
+    envelope = _ENVELOPE_SQL.replace("s.", "e.")
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _conflict_keys AS
+            SELECT e.run_id, e.event_id
+            FROM events e SEMI JOIN _multi m ON m.run_id = e.run_id AND m.event_id = e.event_id
+            GROUP BY e.run_id, e.event_id, e.staged
+            HAVING count(DISTINCT md5_number({envelope})) > 1
+                OR count(DISTINCT CASE WHEN e.payload_raw IS NOT NULL
+                                       THEN md5(e.payload_raw) END) > 1"""
+    )
+    con.execute(
+        """UPDATE events SET conflict = true FROM _conflict_keys k
+           WHERE events.run_id = k.run_id AND events.event_id = k.event_id AND NOT events.conflict"""
+    )
+    row = con.execute("SELECT count(DISTINCT (run_id, event_id)) FROM _conflict_keys").fetchone()
+    con.execute("DROP TABLE _conflict_keys")
+    return int(row[0]) if row else 0
+
+
+def _json(value: Any) -> str | None:
+    if value is None:
+        return None
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def events_to_arrow(records: Sequence[EventRecord]) -> pa.Table:
+    """Columnar staging rows for a batch of records."""
+    cols: dict[str, list[Any]] = {name: [] for name in STAGING_SCHEMA.names}
+    for r in records:
+        p = r.provenance
+        cols["source_location"].append(p.location)
+        cols["source_position"].append(p.position)
+        cols["source_tag"].append(p.tag)
+        cols["run_id"].append(r.run_id)
+        cols["event_id"].append(r.event_id)
+        cols["event_type"].append(r.event_type)
+        cols["correlation_id"].append(r.correlation_id)
+        cols["created_at"].append(r.created_at)
+        cols["occurred_at"].append(r.occurred_at)
+        cols["write_time"].append(r.write_time)
+        cols["spec_version"].append(r.spec_version)
+        cols["resume_id"].append(r.resume_id)
+        cols["fence_last_event_id"].append(r.fence_last_event_id)
+        cols["fence_state_updated_at"].append(r.fence_state_updated_at)
+        cols["event_data"].append(_json(r.event_data))
+        cols["payload_field"].append(r.payload_field)
+        cols["payload_raw"].append(r.payload_raw)
+        cols["payload_decoded"].append(_json(r.payload_decoded))
+        cols["payload_format"].append(r.payload_format)
+        cols["staged"].append(r.staged)
+        cols["extra"].append(_json(r.extra))
+    return pa.Table.from_pydict(cols, schema=STAGING_SCHEMA)
+
+
+def write_runs(con: duckdb.DuckDBPyConnection, import_id: int, runs: Sequence[RunRecord]) -> int:
+    """Upsert run records: a newer import's record replaces the older one of the same run."""
+    rows = [
+        (
+            r.run_id, import_id, r.provenance.location, r.workflow_name, r.status,
+            r.deployment_id, r.spec_version, r.created_at, r.started_at, r.completed_at,
+            r.error_code, _json(r.error), _json(r.extra),
+        )
+        for r in runs
+    ]
+    if rows:
+        con.executemany(
+            "INSERT OR REPLACE INTO run_records VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows
+        )
+    return len(rows)
+
+
+def write_entities(
+    con: duckdb.DuckDBPyConnection, import_id: int, entities: Sequence[EntityRecord]
+) -> int:
+    """Replace the entity rows a source location had with this import's snapshot of them."""
+    rows = [
+        (
+            import_id, e.provenance.location, e.run_id, e.entity_id, e.kind, e.name, e.token,
+            e.status, e.attempt, e.created_at, e.started_at, e.completed_at, e.resume_at,
+            e.spec_version, _json(e.extra),
+        )
+        for e in entities
+    ]
+    if not rows:
+        return 0
+    con.executemany(
+        "DELETE FROM entities WHERE run_id = ? AND entity_id = ? AND source_location = ?",
+        [(r[2], r[3], r[1]) for r in rows],
+    )
+    con.executemany(
+        "INSERT INTO entities VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows
+    )
+    return len(rows)
+
+
+def write_quarantine(
+    con: duckdb.DuckDBPyConnection,
+    import_id: int,
+    source_kind: str,
+    records: Sequence[QuarantineRecord],
+) -> int:
+    rows = [
+        (import_id, source_kind, q.provenance.location, q.provenance.position, q.reason, q.raw)
+        for q in records
+    ]
+    if rows:
+        con.executemany(
+            "INSERT INTO quarantine VALUES (?,?,?,?,?,?, now())", rows
+        )
+    return len(rows)

@@ -1,0 +1,178 @@
+"""The store's schema as ordered migrations, plus the views every reader shares.
+
+Each migration is applied once, in order, inside a transaction, and recorded in
+`forensics_migrations`; opening a file written by an older version upgrades it. Views are
+recreated on every open because they hold no data, so changing a view needs no migration.
+Table and column names here are the public SQL interface documented in README.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+_BASE = """
+CREATE SEQUENCE IF NOT EXISTS import_id_seq START 1;
+CREATE TABLE imports (
+    import_id INTEGER PRIMARY KEY,
+    source_kind VARCHAR NOT NULL,
+    location VARCHAR NOT NULL,
+    options JSON,
+    started_at TIMESTAMPTZ NOT NULL,
+    finished_at TIMESTAMPTZ,
+    read_count BIGINT DEFAULT 0,
+    stored_count BIGINT DEFAULT 0,
+    duplicate_count BIGINT DEFAULT 0,
+    quarantined_count BIGINT DEFAULT 0,
+    conflict_count BIGINT DEFAULT 0,
+    run_count BIGINT DEFAULT 0,
+    entity_count BIGINT DEFAULT 0,
+    status VARCHAR NOT NULL,
+    error VARCHAR
+);
+CREATE TABLE events (
+    import_id INTEGER NOT NULL,
+    source_kind VARCHAR NOT NULL,
+    source_location VARCHAR NOT NULL,
+    source_position VARCHAR,
+    source_tag VARCHAR,
+    run_id VARCHAR NOT NULL,
+    event_id VARCHAR NOT NULL,
+    id_scheme VARCHAR NOT NULL,
+    slot BIGINT,
+    id_time TIMESTAMPTZ,
+    event_type VARCHAR NOT NULL,
+    correlation_id VARCHAR,
+    created_at TIMESTAMPTZ,
+    occurred_at TIMESTAMPTZ,
+    write_time TIMESTAMPTZ,
+    spec_version INTEGER,
+    resume_id VARCHAR,
+    fence_last_event_id VARCHAR,
+    fence_state_updated_at TIMESTAMPTZ,
+    event_data JSON,
+    payload_field VARCHAR,
+    payload_raw BLOB,
+    payload_decoded JSON,
+    payload_format VARCHAR NOT NULL,
+    staged BOOLEAN NOT NULL DEFAULT false,
+    conflict BOOLEAN NOT NULL DEFAULT false,
+    content_hash UHUGEINT NOT NULL,
+    extra JSON
+);
+CREATE TABLE run_records (
+    run_id VARCHAR PRIMARY KEY,
+    import_id INTEGER NOT NULL,
+    source_location VARCHAR NOT NULL,
+    workflow_name VARCHAR,
+    status VARCHAR,
+    deployment_id VARCHAR,
+    spec_version INTEGER,
+    created_at TIMESTAMPTZ,
+    started_at TIMESTAMPTZ,
+    completed_at TIMESTAMPTZ,
+    error_code VARCHAR,
+    error JSON,
+    extra JSON
+);
+CREATE TABLE entities (
+    import_id INTEGER NOT NULL,
+    source_location VARCHAR NOT NULL,
+    run_id VARCHAR NOT NULL,
+    entity_id VARCHAR NOT NULL,
+    kind VARCHAR NOT NULL,
+    name VARCHAR,
+    token VARCHAR,
+    status VARCHAR,
+    attempt INTEGER,
+    created_at TIMESTAMPTZ,
+    started_at TIMESTAMPTZ,
+    completed_at TIMESTAMPTZ,
+    resume_at TIMESTAMPTZ,
+    spec_version INTEGER,
+    extra JSON
+);
+CREATE TABLE quarantine (
+    import_id INTEGER NOT NULL,
+    source_kind VARCHAR NOT NULL,
+    location VARCHAR NOT NULL,
+    position VARCHAR,
+    reason VARCHAR NOT NULL,
+    raw VARCHAR,
+    quarantined_at TIMESTAMPTZ NOT NULL
+);
+"""
+
+MIGRATIONS: tuple[Migration, ...] = (Migration(1, "base tables", _BASE),)
+
+# One copy per (run, event id) in log order: the earliest import wins, staged events are not
+# part of the log. `log_position` is the 1-based position in replay (eventId) order.
+VIEWS = """
+CREATE OR REPLACE VIEW run_log AS
+SELECT c.*, row_number() OVER (PARTITION BY c.run_id ORDER BY c.event_id) AS log_position
+FROM (
+    SELECT e.*, row_number() OVER (
+        PARTITION BY e.run_id, e.event_id ORDER BY e.import_id, e.source_location, e.source_position
+    ) AS copy_no
+    FROM events e
+    WHERE NOT e.staged
+) c
+WHERE c.copy_no = 1;
+
+CREATE OR REPLACE VIEW runs AS
+WITH agg AS (
+    SELECT
+        run_id,
+        count(*) AS event_count,
+        min(created_at) AS first_event_at,
+        max(created_at) AS last_event_at,
+        max(spec_version) AS event_spec_version,
+        max(CASE WHEN event_type = 'run_created'
+                 THEN json_extract_string(event_data, '$.workflowName') END) AS event_workflow_name,
+        max(CASE WHEN event_type IN ('run_completed', 'run_failed', 'run_cancelled',
+                                     'workflow_completed', 'workflow_failed')
+                 THEN event_id END) AS terminal_event_id
+    FROM run_log
+    GROUP BY run_id
+),
+terminal AS (
+    SELECT a.run_id, l.event_type AS terminal_event
+    FROM agg a JOIN run_log l ON l.run_id = a.run_id AND l.event_id = a.terminal_event_id
+)
+SELECT
+    coalesce(r.run_id, a.run_id) AS run_id,
+    coalesce(r.workflow_name, a.event_workflow_name) AS workflow_name,
+    coalesce(r.status, CASE t.terminal_event
+        WHEN 'run_completed' THEN 'completed' WHEN 'workflow_completed' THEN 'completed'
+        WHEN 'run_failed' THEN 'failed' WHEN 'workflow_failed' THEN 'failed'
+        WHEN 'run_cancelled' THEN 'cancelled' END, 'unknown') AS status,
+    r.status IS NOT NULL AS status_from_record,
+    coalesce(r.spec_version, a.event_spec_version) AS spec_version,
+    r.deployment_id,
+    r.created_at,
+    r.started_at,
+    r.completed_at,
+    r.error_code,
+    coalesce(a.event_count, 0) AS event_count,
+    a.first_event_at,
+    a.last_event_at,
+    t.terminal_event,
+    r.run_id IS NOT NULL AS has_record
+FROM run_records r
+FULL OUTER JOIN agg a ON a.run_id = r.run_id
+LEFT JOIN terminal t ON t.run_id = coalesce(r.run_id, a.run_id);
+
+CREATE OR REPLACE VIEW event_conflicts AS
+SELECT run_id, event_id, count(*) AS copies,
+       string_agg(DISTINCT CAST(import_id AS VARCHAR), ',') AS import_ids
+FROM events
+WHERE conflict
+GROUP BY run_id, event_id;
+"""
