@@ -61,7 +61,9 @@ def synth_run(index: int, events: int, rng: random.Random) -> Iterator[dict[str,
     clock = _Clock(start, rng)
     prefix, b0 = encode_time(start + 20), rng.getrandbits(78)
 
-    def ev(event_type: str, cid: str | None = None, data: dict[str, Any] | None = None) -> dict[str, Any]:
+    def ev(
+        event_type: str, cid: str | None = None, data: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         out: dict[str, Any] = {"eventType": event_type, "specVersion": 3}
         if cid:
             out["correlationId"] = cid
@@ -70,16 +72,36 @@ def synth_run(index: int, events: int, rng: random.Random) -> Iterator[dict[str,
         out.update(runId=run_id, eventId=clock.event_id(), createdAt=iso(clock.ms))
         return out
 
-    yield ev("run_created", data={"deploymentId": "dpl_bench", "workflowName": WORKFLOW,
-                                  "input": wrap(f'[[1],"order-{index}"]')})
+    yield ev(
+        "run_created",
+        data={
+            "deploymentId": "dpl_bench",
+            "workflowName": WORKFLOW,
+            "input": wrap(f'[[1],"order-{index}"]'),
+        },
+    )
     yield ev("run_started")
     for k in range(max(0, (events - 3) // 3)):
         cid = "step_" + prefix + encode_body(b0 + k)
-        yield ev("step_created", cid, {"stepName": STEP, "workflowName": WORKFLOW,
-                                       "input": wrap(f'[{{"args":1,"closureVars":-1,"thisVal":-1}},[2],{k}]')})
+        yield ev(
+            "step_created",
+            cid,
+            {
+                "stepName": STEP,
+                "workflowName": WORKFLOW,
+                "input": wrap(f'[{{"args":1,"closureVars":-1,"thisVal":-1}},[2],{k}]'),
+            },
+        )
         yield ev("step_started", cid, {"stepName": STEP})
-        yield ev("step_completed", cid, {"stepName": STEP, "workflowName": WORKFLOW,
-                                         "result": wrap(f'[{{"id":1,"price":2}},{k},{k * 3}]')})
+        yield ev(
+            "step_completed",
+            cid,
+            {
+                "stepName": STEP,
+                "workflowName": WORKFLOW,
+                "result": wrap(f'[{{"id":1,"price":2}},{k},{k * 3}]'),
+            },
+        )
     yield ev("run_completed", data={"output": wrap(f'[{{"count":1}},{events}]')})
 
 

@@ -21,7 +21,11 @@ RUN_COLUMNS = (
 
 
 def list_runs(
-    store: Store, *, status: str | None = None, workflow: str | None = None, limit: int | None = None
+    store: Store,
+    *,
+    status: str | None = None,
+    workflow: str | None = None,
+    limit: int | None = None,
 ) -> Rows:
     where, params = [], []
     if status:
@@ -75,11 +79,16 @@ def run_events(store: Store, run_id: str, *, full: bool = False) -> Rows:
 
 
 EXPORT_TABLES = ("events", "runs", "run_records", "entities", "imports", "quarantine")
-EXPORT_FORMATS = {"parquet": "(FORMAT parquet, COMPRESSION zstd)", "csv": "(FORMAT csv, HEADER)",
-                  "json": "(FORMAT json)"}
+EXPORT_FORMATS = {
+    "parquet": "(FORMAT parquet, COMPRESSION zstd)",
+    "csv": "(FORMAT csv, HEADER)",
+    "json": "(FORMAT json)",
+}
 
 
-def export_store(store: Store, out: Path, *, fmt: str = "parquet", run_id: str | None = None) -> list[Path]:
+def export_store(
+    store: Store, out: Path, *, fmt: str = "parquet", run_id: str | None = None
+) -> list[Path]:
     """Write each table (and the `runs` view) to `out/<table>.<fmt>`; optionally one run."""
     if fmt not in EXPORT_FORMATS:
         raise UsageError(f"unknown export format {fmt!r}", hint="use parquet, csv or json")

@@ -20,7 +20,8 @@ def sample_paths() -> list[Path]:
     if not SAMPLES_DIR.is_dir():
         return []
     return sorted(
-        p for p in SAMPLES_DIR.iterdir()
+        p
+        for p in SAMPLES_DIR.iterdir()
         if not p.name.startswith((".", "_")) and p.name != "README.md"
     )
 

@@ -65,7 +65,9 @@ def parse_query(path: Path) -> CannedQuery:
         if key == "param":
             p = _PARAM.match(value)
             if not p:
-                raise InputError(f"{path}: bad param line {value!r}", hint="-- param: name = default  doc")
+                raise InputError(
+                    f"{path}: bad param line {value!r}", hint="-- param: name = default  doc"
+                )
             params.append(Param(p["name"], p["default"], p["doc"].strip()))
         else:
             meta[key] = value
@@ -105,11 +107,11 @@ def bind(query: CannedQuery, given: dict[str, str]) -> dict[str, Any]:
     return values
 
 
-def run_canned(store: Store, name: str, given: dict[str, str]) -> tuple[list[str], list[tuple[Any, ...]]]:
+def run_canned(
+    store: Store, name: str, given: dict[str, str]
+) -> tuple[list[str], list[tuple[Any, ...]]]:
     queries = load_queries()
     if name not in queries:
-        raise UsageError(
-            f"no canned query {name!r}", hint="list them with `forensics queries`"
-        )
+        raise UsageError(f"no canned query {name!r}", hint="list them with `forensics queries`")
     q = queries[name]
     return store.query(q.sql, bind(q, given) or None)

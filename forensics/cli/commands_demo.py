@@ -8,7 +8,7 @@ import click
 
 from forensics.browse import list_runs
 from forensics.cli import Context
-from forensics.cli.commands_import import summary_rows, SUMMARY_COLUMNS
+from forensics.cli.commands_import import SUMMARY_COLUMNS, summary_rows
 from forensics.cli.render import emit
 from forensics.demo import build_demo_store
 
@@ -25,7 +25,9 @@ def register(cli: click.Group) -> None:
         """
         obj: Context = ctx.obj
         explicit = ctx.parent is not None and ctx.parent.get_parameter_source("db") not in (
-            click.core.ParameterSource.DEFAULT, None)
+            click.core.ParameterSource.DEFAULT,
+            None,
+        )
         db = obj.db if explicit else Path(DEMO_DB)
         store, summaries = build_demo_store(db)
         with store:

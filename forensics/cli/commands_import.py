@@ -21,14 +21,36 @@ from forensics.model import ImportSummary
 from forensics.store import Store
 
 BUILTIN_FORMATS = "world-local, inspect, api-v4, api-v1, jsonl, dynamodb-json"
-SUMMARY_COLUMNS = ["import_id", "source", "location", "read", "stored", "duplicates",
-                   "quarantined", "conflicts", "runs", "entities", "status"]
+SUMMARY_COLUMNS = [
+    "import_id",
+    "source",
+    "location",
+    "read",
+    "stored",
+    "duplicates",
+    "quarantined",
+    "conflicts",
+    "runs",
+    "entities",
+    "status",
+]
 
 
 def summary_rows(summaries: Sequence[ImportSummary]) -> list[tuple[object, ...]]:
     return [
-        (s.import_id, s.source_kind, s.location, s.read, s.stored, s.duplicates, s.quarantined,
-         s.conflicts, s.runs, s.entities, s.status)
+        (
+            s.import_id,
+            s.source_kind,
+            s.location,
+            s.read,
+            s.stored,
+            s.duplicates,
+            s.quarantined,
+            s.conflicts,
+            s.runs,
+            s.entities,
+            s.status,
+        )
         for s in summaries
     ]
 
@@ -44,8 +66,8 @@ def report(summaries: Sequence[ImportSummary], fmt: str) -> None:
         raise PartialImport(
             f"{quarantined} record(s) could not be imported and went to quarantine;"
             " everything else was stored",
-            hint="forensics sql \"select location, position, reason from quarantine"
-            " order by import_id desc\"",
+            hint='forensics sql "select location, position, reason from quarantine'
+            ' order by import_id desc"',
         )
 
 
@@ -64,15 +86,21 @@ def read_key(path: Path | None) -> bytes | None:
             continue
         if len(key) == 32:
             return key
-    raise InputError(f"{path}: not a 32-byte key (raw, hex or base64)",
-                     hint="export the run's AES-256 key into this file")
+    raise InputError(
+        f"{path}: not a 32-byte key (raw, hex or base64)",
+        hint="export the run's AES-256 key into this file",
+    )
 
 
 @contextmanager
 def progress_bar(label: str) -> Iterator[ImportOptions]:
     """Import options whose progress callback drives a spinner with a count on stderr."""
-    columns = (SpinnerColumn(), TextColumn("{task.description}"),
-               TextColumn("{task.completed:,} records"), TimeElapsedColumn())
+    columns = (
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TextColumn("{task.completed:,} records"),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, transient=True) as bar:
         task = bar.add_task(label, total=None)
         yield ImportOptions(progress=lambda n: bar.advance(task, n))
@@ -83,25 +111,49 @@ def register(cli: click.Group) -> None:
     def import_group() -> None:
         """Import event logs into the store (every importer only reads its source)."""
 
-    @import_group.command(name="json", help=f"""Import JSON-family files and directories.
+    @import_group.command(
+        name="json",
+        help=f"""Import JSON-family files and directories.
 
     PATHS may be world-local data directories, saved `workflow inspect --json` output, saved
     API pages (v1 JSON, v4 frame streams), JSON Lines or arrays of events, and DynamoDB JSON
-    dumps; .gz is read transparently. The format is detected per path (formats: {BUILTIN_FORMATS}).""")
+    dumps; .gz is read transparently. The format is detected per path
+    (formats: {BUILTIN_FORMATS}).""",
+    )
     @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-    @click.option("--format", "source_format", default=None, help="Skip detection: force this format.")
-    @click.option("--key-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-                  help="AES-256-GCM run key for encrypted (encr) payloads.")
-    @click.option("--map", "mapping", multiple=True, metavar="ROLE=ATTRIBUTE",
-                  help="DynamoDB dumps: map a role to an attribute (repeatable).")
+    @click.option(
+        "--format", "source_format", default=None, help="Skip detection: force this format."
+    )
+    @click.option(
+        "--key-file",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="AES-256-GCM run key for encrypted (encr) payloads.",
+    )
+    @click.option(
+        "--map",
+        "mapping",
+        multiple=True,
+        metavar="ROLE=ATTRIBUTE",
+        help="DynamoDB dumps: map a role to an attribute (repeatable).",
+    )
     @click.option("--preset", default=None, help="DynamoDB dumps: attribute-mapping preset.")
     @format_option
     @click.pass_obj
-    def import_json(obj: Context, paths: tuple[Path, ...], source_format: str | None,
-                    key_file: Path | None, mapping: tuple[str, ...], preset: str | None,
-                    fmt: str) -> None:
+    def import_json(
+        obj: Context,
+        paths: tuple[Path, ...],
+        source_format: str | None,
+        key_file: Path | None,
+        mapping: tuple[str, ...],
+        preset: str | None,
+        fmt: str,
+    ) -> None:
         with progress_bar("importing") as base, Store(obj.db) as store:
-            options = ImportOptions(key=read_key(key_file), mapping=parse_pairs(mapping, "--map"),
-                                    preset=preset, progress=base.progress)
+            options = ImportOptions(
+                key=read_key(key_file),
+                mapping=parse_pairs(mapping, "--map"),
+                preset=preset,
+                progress=base.progress,
+            )
             summaries = import_paths(store, paths, fmt=source_format, options=options)
         report(summaries, fmt)

@@ -22,8 +22,9 @@ def register(cli: click.Group) -> None:
     @click.option("--limit", type=int, help="At most this many runs.")
     @format_option
     @click.pass_obj
-    def runs(obj: Context, status: str | None, workflow: str | None, limit: int | None,
-             fmt: str) -> None:
+    def runs(
+        obj: Context, status: str | None, workflow: str | None, limit: int | None, fmt: str
+    ) -> None:
         """List the runs in the store."""
         with Store(obj.db, read_only=True) as store:
             cols, rows = list_runs(store, status=status, workflow=workflow, limit=limit)
@@ -46,20 +47,29 @@ def register(cli: click.Group) -> None:
     @cli.command()
     @click.argument("statement", required=False)
     @click.option("--query", "-q", "name", help="Run the canned query NAME instead.")
-    @click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE",
-                  help="A canned query's parameter (repeatable).")
+    @click.option(
+        "--param",
+        "-p",
+        "params",
+        multiple=True,
+        metavar="NAME=VALUE",
+        help="A canned query's parameter (repeatable).",
+    )
     @format_option
     @click.pass_obj
-    def sql(obj: Context, statement: str | None, name: str | None, params: tuple[str, ...],
-            fmt: str) -> None:
+    def sql(
+        obj: Context, statement: str | None, name: str | None, params: tuple[str, ...], fmt: str
+    ) -> None:
         """Run SQL over the store (read-only), or a canned query with --query.
 
         Tables: events, run_log (one copy per event, in log order), runs, run_records,
         entities, imports, quarantine.
         """
         if (statement is None) == (name is None):
-            raise UsageError("give either a SQL statement or --query NAME",
-                             hint='forensics sql "select count(*) from events"')
+            raise UsageError(
+                "give either a SQL statement or --query NAME",
+                hint='forensics sql "select count(*) from events"',
+            )
         with Store(obj.db, read_only=True) as store:
             if name is not None:
                 cols, rows = run_canned(store, name, parse_pairs(params, "--param"))
@@ -72,17 +82,25 @@ def register(cli: click.Group) -> None:
     def queries(fmt: str) -> None:
         """List the canned queries and their parameters."""
         rows = [
-            (q.name, q.title, ", ".join(
-                p.name + ("" if p.required else f"={p.default}") for p in q.params),
-             q.description)
+            (
+                q.name,
+                q.title,
+                ", ".join(p.name + ("" if p.required else f"={p.default}") for p in q.params),
+                q.description,
+            )
             for q in load_queries().values()
         ]
         emit(["name", "title", "params", "description"], rows, fmt, max_width=70)
 
     @cli.command()
     @click.argument("out", type=click.Path(file_okay=False, path_type=Path))
-    @click.option("--format", "fmt", type=click.Choice(["parquet", "csv", "json"]),
-                  default="parquet", show_default=True)
+    @click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["parquet", "csv", "json"]),
+        default="parquet",
+        show_default=True,
+    )
     @click.option("--run", "run", help="Only this run.")
     @click.pass_obj
     def export(obj: Context, out: Path, fmt: str, run: str | None) -> None:

@@ -19,8 +19,16 @@ from rich.console import Console
 from rich.table import Table
 
 FORMATS = ("table", "json", "csv")
-_JSON_COLUMNS = {"payload", "payload_decoded", "event_data", "extra", "options", "error",
-                 "evidence", "params"}
+_JSON_COLUMNS = {
+    "payload",
+    "payload_decoded",
+    "event_data",
+    "extra",
+    "options",
+    "error",
+    "evidence",
+    "params",
+}
 
 
 def _jsonable(name: str, value: Any) -> Any:
@@ -66,8 +74,12 @@ def emit(
     """Write rows to stdout in `fmt` (table, json or csv)."""
     if fmt == "json":
         data = rows_as_dicts(columns, rows)
-        sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS,
-                                      default=str).decode() + "\n")
+        sys.stdout.write(
+            orjson.dumps(
+                data, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS, default=str
+            ).decode()
+            + "\n"
+        )
     elif fmt == "csv":
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(columns)

@@ -30,6 +30,7 @@ class ImportOptions:
     mapping: dict[str, str] = field(default_factory=dict)  # DynamoDB role -> attribute
     preset: str | None = None  # DynamoDB attribute-mapping preset
     progress: Progress | None = None  # called with the number of records just read
+    decode: bool = True  # bulk paths: decode payloads after storing the rows
 
 
 class RecordError(ValueError):

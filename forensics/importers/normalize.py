@@ -12,14 +12,26 @@ import base64
 from datetime import UTC, datetime
 from typing import Any
 
-from forensics.decode import PAYLOAD_FIELDS, DecodedPayload, decode_legacy, decode_payload
-from forensics.decode import unwrap_binary
+from forensics.decode import (
+    PAYLOAD_FIELDS,
+    DecodedPayload,
+    decode_legacy,
+    decode_payload,
+    unwrap_binary,
+)
 from forensics.importers.base import RecordError
 from forensics.model import EventRecord, Provenance
 
 _KNOWN = {
-    "runId", "eventId", "eventType", "correlationId", "createdAt", "occurredAt",
-    "specVersion", "resumeId", "eventData",
+    "runId",
+    "eventId",
+    "eventType",
+    "correlationId",
+    "createdAt",
+    "occurredAt",
+    "specVersion",
+    "resumeId",
+    "eventData",
 }
 HYDRATED_MARKERS = ("🔒 Encrypted", "<data expired>")
 
@@ -65,8 +77,12 @@ def _spec(value: Any) -> int | None:
 
 
 def split_payload(
-    event_type: str, data: dict[str, Any], spec_version: int | None, *,
-    hydrated: bool, key: bytes | None,
+    event_type: str,
+    data: dict[str, Any],
+    spec_version: int | None,
+    *,
+    hydrated: bool,
+    key: bytes | None,
 ) -> tuple[dict[str, Any], str | None, bytes | None, DecodedPayload | None]:
     """eventData without its payload field, the field name, raw bytes and decoded value."""
     name = PAYLOAD_FIELDS.get(event_type)

@@ -21,6 +21,7 @@ import orjson
 from forensics.errors import StoreError
 from forensics.model import EntityRecord, EventRecord, ImportSummary, QuarantineRecord, RunRecord
 from forensics.store import ingest
+from forensics.store.ingest import run
 from forensics.store.schema import MIGRATIONS, VIEWS, Migration
 
 DEFAULT_DB = "forensics.duckdb"
@@ -55,10 +56,10 @@ class Store:
                 f"cannot open {self.path}: {exc}",
                 hint="is another forensics process writing it? is it a DuckDB file?",
             ) from exc
-        self.con.execute("SET TimeZone = 'UTC'")
+        run(self.con, "SET TimeZone = 'UTC'")
         limit = os.environ.get("FORENSICS_MEMORY_LIMIT", "700MB")
-        self.con.execute(f"SET memory_limit = '{limit}'")
-        self.con.execute("SET preserve_insertion_order = false")
+        run(self.con, f"SET memory_limit = '{limit}'")
+        run(self.con, "SET preserve_insertion_order = false")
         if not read_only:
             self._migrate(migrations)
 
@@ -83,16 +84,19 @@ class Store:
         return self.con.cursor()
 
     def schema_version(self) -> int:
-        row = self.con.execute("SELECT max(version) FROM forensics_migrations").fetchone()
+        row = self.con.execute("SELECT max(version) FROM forensics_migrations").fetchall()[0]
         return int(row[0]) if row and row[0] is not None else 0
 
     def _migrate(self, migrations: Sequence[Migration]) -> None:
         con = self.con
-        con.execute(
+        run(
+            con,
             "CREATE TABLE IF NOT EXISTS forensics_migrations ("
-            "version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMPTZ)"
+            "version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMPTZ)",
         )
-        done = {int(r[0]) for r in con.execute("SELECT version FROM forensics_migrations").fetchall()}
+        done = {
+            int(r[0]) for r in con.execute("SELECT version FROM forensics_migrations").fetchall()
+        }
         known = {m.version for m in migrations}
         if done - known:
             raise StoreError(
@@ -103,16 +107,18 @@ class Store:
             if m.version in done:
                 continue
             try:
-                con.execute("BEGIN")
-                con.execute(m.sql)
-                con.execute(
-                    "INSERT INTO forensics_migrations VALUES (?, ?, now())", [m.version, m.name]
+                run(con, "BEGIN")
+                run(con, m.sql)
+                run(
+                    con,
+                    "INSERT INTO forensics_migrations VALUES (?, ?, now())",
+                    [m.version, m.name],
                 )
-                con.execute("COMMIT")
+                run(con, "COMMIT")
             except duckdb.Error as exc:
-                con.execute("ROLLBACK")
+                run(con, "ROLLBACK")
                 raise StoreError(f"migration {m.version} ({m.name}) failed: {exc}") from exc
-        con.execute(VIEWS)
+        run(con, VIEWS)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -123,8 +129,11 @@ class Store:
         try:
             cur = self.con.execute(sql, params) if params is not None else self.con.execute(sql)
         except duckdb.Error as exc:
-            raise StoreError(str(exc).splitlines()[0], hint="check the SQL; tables: "
-                             "events, run_log, runs, run_records, entities, imports, quarantine") from exc
+            raise StoreError(
+                str(exc).splitlines()[0],
+                hint="check the SQL; tables: "
+                "events, run_log, runs, run_records, entities, imports, quarantine",
+            ) from exc
         if cur.description is None:
             return [], []
         return [d[0] for d in cur.description], cur.fetchall()
@@ -134,10 +143,11 @@ class Store:
     def begin_import(
         self, source_kind: str, location: str, options: dict[str, Any] | None = None
     ) -> ImportSession:
-        row = self.con.execute("SELECT nextval('import_id_seq')").fetchone()
+        row = self.con.execute("SELECT nextval('import_id_seq')").fetchall()[0]
         assert row is not None
         import_id = int(row[0])
-        self.con.execute(
+        run(
+            self.con,
             "INSERT INTO imports (import_id, source_kind, location, options, started_at, status)"
             " VALUES (?, ?, ?, ?, now(), 'running')",
             [import_id, source_kind, location, orjson.dumps(options or {}).decode()],
@@ -182,7 +192,9 @@ class ImportSession:
             self.add_event(r)
 
     def add_runs(self, records: Sequence[RunRecord]) -> None:
-        self._transaction(lambda: self._count_runs(ingest.write_runs(self.con, self.import_id, records)))
+        self._transaction(
+            lambda: self._count_runs(ingest.write_runs(self.con, self.import_id, records))
+        )
 
     def add_entities(self, records: Sequence[EntityRecord]) -> None:
         def work() -> None:
@@ -230,40 +242,37 @@ class ImportSession:
         if events or quarantined:
             self._transaction(work)
 
-    def pending_payloads(self, batch: int = 50_000) -> Iterator[list[tuple[str, str, int, bytes]]]:
-        """Rows of this import whose payload is raw but not decoded yet, in batches."""
+    def pending_payloads(self, batch: int = 50_000) -> Iterator[list[tuple[int, bytes]]]:
+        """(rowid, raw bytes) of this import's payloads that are not decoded yet, in batches."""
         cur = self.store.cursor()
         cur.execute(
-            "SELECT run_id, event_id, content_hash, payload_raw FROM events"
+            "SELECT rowid, payload_raw FROM events"
             " WHERE import_id = ? AND payload_raw IS NOT NULL AND payload_decoded IS NULL",
             [self.import_id],
         )
         while rows := cur.fetchmany(batch):
-            yield [(str(r[0]), str(r[1]), int(r[2]), bytes(r[3])) for r in rows]
+            yield [(int(r[0]), bytes(r[1])) for r in rows]
         cur.close()
 
-    def set_decoded(self, rows: Sequence[tuple[str, str, str, str, str]]) -> None:
-        """Store decoded payloads: (run_id, event_id, content_hash, format, json) per row."""
+    def set_decoded(self, rows: Sequence[tuple[int, str, str]]) -> None:
+        """Store decoded payloads: (rowid, format, JSON text) per row of this import."""
         import pyarrow as pa
 
         table = pa.table(
             {
-                "run_id": [r[0] for r in rows],
-                "event_id": [r[1] for r in rows],
-                "content_hash": [r[2] for r in rows],
-                "fmt": [r[3] for r in rows],
-                "decoded": [r[4] for r in rows],
+                "rid": pa.array([r[0] for r in rows], pa.int64()),
+                "fmt": [r[1] for r in rows],
+                "decoded": [r[2] for r in rows],
             }
         )
 
         def work() -> None:
             self.con.register("_decoded_batch", table)
             try:
-                self.con.execute(
+                run(
+                    self.con,
                     "UPDATE events SET payload_decoded = json(d.decoded), payload_format = d.fmt"
-                    " FROM _decoded_batch d WHERE events.import_id = ? AND events.run_id = d.run_id"
-                    " AND events.event_id = d.event_id AND events.content_hash = d.content_hash",
-                    [self.import_id],
+                    " FROM _decoded_batch d WHERE events.rowid = d.rid",
                 )
             finally:
                 self.con.unregister("_decoded_batch")
@@ -287,29 +296,47 @@ class ImportSession:
         self.runs += n
 
     def _transaction(self, work: Any) -> None:
-        self.con.execute("BEGIN")
+        run(self.con, "BEGIN")
         try:
             work()
         except BaseException:
-            self.con.execute("ROLLBACK")
+            run(self.con, "ROLLBACK")
             raise
-        self.con.execute("COMMIT")
+        run(self.con, "COMMIT")
 
     def _close(self, status: str, error: str | None) -> ImportSummary:
-        self.con.execute(
+        run(
+            self.con,
             "UPDATE imports SET finished_at = now(), read_count = ?, stored_count = ?,"
             " duplicate_count = ?, quarantined_count = ?, conflict_count = ?, run_count = ?,"
             " entity_count = ?, status = ?, error = ? WHERE import_id = ?",
             [
-                self.read, self.stored, self.read - self.stored, self.quarantined,
-                self.conflicts, self.runs, self.entities, status, error, self.import_id,
+                self.read,
+                self.stored,
+                self.read - self.stored,
+                self.quarantined,
+                self.conflicts,
+                self.runs,
+                self.entities,
+                status,
+                error,
+                self.import_id,
             ],
         )
         return ImportSummary(
-            import_id=self.import_id, source_kind=self.source_kind, location=self.location,
-            read=self.read, stored=self.stored, duplicates=self.read - self.stored,
-            quarantined=self.quarantined, conflicts=self.conflicts, runs=self.runs,
-            entities=self.entities, status=status, error=error, notes=tuple(self.notes),
+            import_id=self.import_id,
+            source_kind=self.source_kind,
+            location=self.location,
+            read=self.read,
+            stored=self.stored,
+            duplicates=self.read - self.stored,
+            quarantined=self.quarantined,
+            conflicts=self.conflicts,
+            runs=self.runs,
+            entities=self.entities,
+            status=status,
+            error=error,
+            notes=tuple(self.notes),
         )
 
 

@@ -21,6 +21,15 @@ from forensics.model import EntityRecord, EventRecord, QuarantineRecord, RunReco
 
 _TS = pa.timestamp("us", tz="UTC")
 
+
+def run(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> None:
+    """Execute a statement and drain its result, so the connection is free for the next."""
+    if params is None:
+        con.execute(sql).fetchall()
+    else:
+        con.execute(sql, params).fetchall()
+
+
 # What makes two copies of an event "the same content" (provenance and write-side metadata
 # such as write time or fence are not part of it). Recomputed, never stored, for conflicts.
 # What makes two copies of an event "the same content" (provenance and write-side metadata
@@ -65,15 +74,22 @@ def _ulid_ms_sql(body: str) -> str:
 
 
 _ID_BODY = "right(s.event_id, 26)"
-_SCHEME_SQL = f"""CASE
-    WHEN regexp_full_match(s.event_id, '([a-z]+_)?[0-9]{{26}}') THEN 'slot'
-    WHEN regexp_full_match(s.event_id, '([a-z]+_)?[0-7][0-9A-HJKMNP-TV-Z]{{25}}') THEN 'ulid'
+_SCHEME_SQL = """CASE
+    WHEN regexp_full_match(s.event_id, '([a-z]+_)?[0-9]{26}') THEN 'slot'
+    WHEN regexp_full_match(s.event_id, '([a-z]+_)?[0-7][0-9A-HJKMNP-TV-Z]{25}') THEN 'ulid'
     ELSE 'unknown' END"""
 
 _ENVELOPE_SQL = """concat_ws(chr(31), s.event_type, coalesce(s.correlation_id, ''),
     coalesce(CAST(epoch_ms(s.created_at) AS VARCHAR), ''),
+    coalesce(CAST(epoch_ms(s.occurred_at) AS VARCHAR), ''),
     coalesce(CAST(s.spec_version AS VARCHAR), ''), coalesce(s.resume_id, ''),
     coalesce(CAST(json(s.event_data) AS VARCHAR), ''), CAST(s.staged AS VARCHAR))"""
+
+# A copy that adds what the writer knew (write time, fence) is kept beside a plain copy:
+# it is more information, not a conflict, so it is part of the content but not the envelope.
+_WRITE_SIDE_SQL = """concat_ws(chr(31), coalesce(CAST(epoch_us(s.write_time) AS VARCHAR), ''),
+    coalesce(s.fence_last_event_id, ''),
+    coalesce(CAST(epoch_us(s.fence_state_updated_at) AS VARCHAR), ''))"""
 
 _PAYLOAD_PART_SQL = """CASE WHEN s.payload_raw IS NOT NULL THEN md5(s.payload_raw)
     ELSE coalesce(CAST(json(s.payload_decoded) AS VARCHAR), '') END"""
@@ -97,7 +113,8 @@ def derive_sql(import_id: int, source_kind: str, relation: str) -> str:
         json(s.payload_decoded) AS payload_decoded, coalesce(s.payload_format, 'absent')
             AS payload_format,
         coalesce(s.staged, false) AS staged, false AS conflict,
-        md5_number({_ENVELOPE_SQL} || chr(31) || {_PAYLOAD_PART_SQL}) AS content_hash,
+        md5_number({_ENVELOPE_SQL} || chr(31) || {_PAYLOAD_PART_SQL} || chr(31)
+            || {_WRITE_SIDE_SQL}) AS content_hash,
         json(s.extra) AS extra
     FROM (
         SELECT s.*, {_SCHEME_SQL} AS id_scheme
@@ -116,12 +133,12 @@ def insert_relation(
     that left copies behind is cleaned up by the rerun's `reconcile` just the same.
     """
     before = _count(con, import_id)
-    con.execute(f"INSERT INTO events {derive_sql(import_id, source_kind, relation)}")
+    run(con, f"INSERT INTO events {derive_sql(import_id, source_kind, relation)}")
     return _count(con, import_id) - before
 
 
 def _count(con: duckdb.DuckDBPyConnection, import_id: int) -> int:
-    row = con.execute("SELECT count(*) FROM events WHERE import_id = ?", [import_id]).fetchone()
+    row = con.execute("SELECT count(*) FROM events WHERE import_id = ?", [import_id]).fetchall()[0]
     return int(row[0]) if row else 0
 
 
@@ -135,52 +152,62 @@ def reconcile(con: duckdb.DuckDBPyConnection, import_id: int) -> Reconciled:
     """Drop repeated copies (keeping the earliest) and flag keys whose copies disagree."""
     others = con.execute(
         "SELECT count(*) FROM (SELECT 1 FROM events WHERE import_id <> ? LIMIT 1)", [import_id]
-    ).fetchone()
-    scope = "events" if not (others and others[0]) else (
-        "(SELECT e.* FROM events e SEMI JOIN (SELECT DISTINCT run_id, event_id FROM events"
-        f" WHERE import_id = {int(import_id)}) k ON k.run_id = e.run_id AND k.event_id = e.event_id)"
+    ).fetchall()[0]
+    scope = (
+        "events"
+        if not (others and others[0])
+        else (
+            "(SELECT e.* FROM events e SEMI JOIN (SELECT DISTINCT run_id, event_id FROM events"
+            f" WHERE import_id = {int(import_id)}) k"
+            " ON k.run_id = e.run_id AND k.event_id = e.event_id)"
+        )
     )
-    con.execute(
+    run(
+        con,
         f"""CREATE OR REPLACE TEMP TABLE _multi AS
-            SELECT run_id, event_id FROM {scope} x GROUP BY run_id, event_id HAVING count(*) > 1"""
+            SELECT run_id, event_id FROM {scope} x GROUP BY run_id, event_id HAVING count(*) > 1""",
     )
-    con.execute(
+    run(
+        con,
         """CREATE OR REPLACE TEMP TABLE _repeats AS
            SELECT rid FROM (
                SELECT e.rowid AS rid, row_number() OVER (
                    PARTITION BY e.run_id, e.event_id, e.content_hash
                    ORDER BY e.import_id, e.source_location, e.source_position) AS rn
                FROM events e SEMI JOIN _multi m ON m.run_id = e.run_id AND m.event_id = e.event_id
-           ) WHERE rn > 1"""
+           ) WHERE rn > 1""",
     )
-    row = con.execute("SELECT count(*) FROM _repeats").fetchone()
+    row = con.execute("SELECT count(*) FROM _repeats").fetchall()[0]
     duplicates = int(row[0]) if row else 0
     if duplicates:
-        con.execute("DELETE FROM events WHERE rowid IN (SELECT rid FROM _repeats)")
+        run(con, "DELETE FROM events WHERE rowid IN (SELECT rid FROM _repeats)")
     conflicts = _mark_conflicts(con)
-    con.execute("DROP TABLE _multi")
-    con.execute("DROP TABLE _repeats")
+    run(con, "DROP TABLE _multi")
+    run(con, "DROP TABLE _repeats")
     return Reconciled(duplicates=duplicates, conflicts=conflicts)
 
 
 def _mark_conflicts(con: duckdb.DuckDBPyConnection) -> int:
     """Flag every copy of a key in `_multi` whose copies disagree; return how many keys."""
     envelope = _ENVELOPE_SQL.replace("s.", "e.")
-    con.execute(
+    run(
+        con,
         f"""CREATE OR REPLACE TEMP TABLE _conflict_keys AS
             SELECT e.run_id, e.event_id
             FROM events e SEMI JOIN _multi m ON m.run_id = e.run_id AND m.event_id = e.event_id
             GROUP BY e.run_id, e.event_id, e.staged
             HAVING count(DISTINCT md5_number({envelope})) > 1
                 OR count(DISTINCT CASE WHEN e.payload_raw IS NOT NULL
-                                       THEN md5(e.payload_raw) END) > 1"""
+                                       THEN md5(e.payload_raw) END) > 1""",
     )
-    con.execute(
+    run(
+        con,
         """UPDATE events SET conflict = true FROM _conflict_keys k
-           WHERE events.run_id = k.run_id AND events.event_id = k.event_id AND NOT events.conflict"""
+           WHERE events.run_id = k.run_id AND events.event_id = k.event_id
+             AND NOT events.conflict""",
     )
-    row = con.execute("SELECT count(DISTINCT (run_id, event_id)) FROM _conflict_keys").fetchone()
-    con.execute("DROP TABLE _conflict_keys")
+    row = con.execute("SELECT count(DISTINCT (run_id, event_id)) FROM _conflict_keys").fetchall()[0]
+    run(con, "DROP TABLE _conflict_keys")
     return int(row[0]) if row else 0
 
 
@@ -223,9 +250,19 @@ def write_runs(con: duckdb.DuckDBPyConnection, import_id: int, runs: Sequence[Ru
     """Upsert run records: a newer import's record replaces the older one of the same run."""
     rows = [
         (
-            r.run_id, import_id, r.provenance.location, r.workflow_name, r.status,
-            r.deployment_id, r.spec_version, r.created_at, r.started_at, r.completed_at,
-            r.error_code, _json(r.error), _json(r.extra),
+            r.run_id,
+            import_id,
+            r.provenance.location,
+            r.workflow_name,
+            r.status,
+            r.deployment_id,
+            r.spec_version,
+            r.created_at,
+            r.started_at,
+            r.completed_at,
+            r.error_code,
+            _json(r.error),
+            _json(r.extra),
         )
         for r in runs
     ]
@@ -242,9 +279,21 @@ def write_entities(
     """Replace the entity rows a source location had with this import's snapshot of them."""
     rows = [
         (
-            import_id, e.provenance.location, e.run_id, e.entity_id, e.kind, e.name, e.token,
-            e.status, e.attempt, e.created_at, e.started_at, e.completed_at, e.resume_at,
-            e.spec_version, _json(e.extra),
+            import_id,
+            e.provenance.location,
+            e.run_id,
+            e.entity_id,
+            e.kind,
+            e.name,
+            e.token,
+            e.status,
+            e.attempt,
+            e.created_at,
+            e.started_at,
+            e.completed_at,
+            e.resume_at,
+            e.spec_version,
+            _json(e.extra),
         )
         for e in entities
     ]
@@ -254,9 +303,7 @@ def write_entities(
         "DELETE FROM entities WHERE run_id = ? AND entity_id = ? AND source_location = ?",
         [(r[2], r[3], r[1]) for r in rows],
     )
-    con.executemany(
-        "INSERT INTO entities VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows
-    )
+    con.executemany("INSERT INTO entities VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
     return len(rows)
 
 
@@ -271,7 +318,5 @@ def write_quarantine(
         for q in records
     ]
     if rows:
-        con.executemany(
-            "INSERT INTO quarantine VALUES (?,?,?,?,?,?, now())", rows
-        )
+        con.executemany("INSERT INTO quarantine VALUES (?,?,?,?,?,?, now())", rows)
     return len(rows)

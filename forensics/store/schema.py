@@ -112,14 +112,17 @@ CREATE TABLE quarantine (
 
 MIGRATIONS: tuple[Migration, ...] = (Migration(1, "base tables", _BASE),)
 
-# One copy per (run, event id) in log order: the earliest import wins, staged events are not
-# part of the log. `log_position` is the 1-based position in replay (eventId) order.
+# One copy per (run, event id) in log order: a copy that knows its write time and fence wins,
+# then the earliest import; staged events are not part of the log. `log_position` is the
+# 1-based position in replay (eventId) order.
 VIEWS = """
 CREATE OR REPLACE VIEW run_log AS
 SELECT c.*, row_number() OVER (PARTITION BY c.run_id ORDER BY c.event_id) AS log_position
 FROM (
     SELECT e.*, row_number() OVER (
-        PARTITION BY e.run_id, e.event_id ORDER BY e.import_id, e.source_location, e.source_position
+        PARTITION BY e.run_id, e.event_id
+        ORDER BY e.fence_last_event_id IS NULL, e.write_time IS NULL, e.import_id,
+                 e.source_location, e.source_position
     ) AS copy_no
     FROM events e
     WHERE NOT e.staged

@@ -1,0 +1,229 @@
+"""JSON Lines and JSON arrays of SDK-shaped events (`.gz` too).
+
+Small files go through the record path (orjson per line, exact line numbers for quarantine).
+Large JSON Lines files whose sampled lines carry payloads as `Uint8Array` wrappers take the
+bulk path: DuckDB's own JSON reader parses the file and the store's SQL derivation does the
+rest, so Python never holds the rows; payloads are decoded afterwards in batches. Lines the
+bulk reader rejects are found by a line count check and re-read one by one for quarantine.
+"""
+
+from __future__ import annotations
+
+from itertools import islice
+from pathlib import Path
+from typing import Any, ClassVar
+
+import orjson
+
+from forensics.decode import PAYLOAD_FIELDS, decode_payload
+from forensics.importers.base import ImportOptions, RecordError
+from forensics.importers.files import first_json_char, iter_lines, open_binary
+from forensics.importers.normalize import event_from_dict
+from forensics.model import Provenance, QuarantineRecord
+from forensics.store import ImportSession
+
+BULK_MIN_BYTES = 32 * 1024 * 1024
+_SAMPLE_LINES = 2000
+
+
+def _is_event(obj: Any) -> bool:
+    return isinstance(obj, dict) and "eventType" in obj and ("eventId" in obj or "runId" in obj)
+
+
+class JsonLinesImporter:
+    name: ClassVar[str] = "jsonl"
+    summary: ClassVar[str] = "JSON Lines or a JSON array of events (.gz too)"
+    priority: ClassVar[int] = 50
+
+    def detect(self, path: Path, head: bytes) -> bool:
+        if path.is_dir():
+            return False
+        first = first_json_char(head)
+        if first == "[":
+            return b'"eventType"' in head
+        if first != "{":
+            return False
+        line = head.lstrip().split(b"\n", 1)[0]
+        try:
+            return _is_event(orjson.loads(line))
+        except orjson.JSONDecodeError:
+            return b'"eventType"' in line and b'"eventId"' in line
+
+    def import_path(self, path: Path, session: ImportSession, options: ImportOptions) -> None:
+        with open_binary(path) as fh:
+            head = fh.read(4096)
+        if first_json_char(head) == "[":
+            self._import_array(path, session, options)
+        elif path.stat().st_size >= BULK_MIN_BYTES and _bulk_ok(path):
+            import_bulk(path, session, options)
+        else:
+            self._import_lines(path, session, options)
+
+    def _import_lines(self, path: Path, session: ImportSession, options: ImportOptions) -> None:
+        for number, line in iter_lines(path):
+            _import_line(path, number, line, session, options)
+            if options.progress and number % 10_000 == 0:
+                options.progress(10_000)
+
+    def _import_array(self, path: Path, session: ImportSession, options: ImportOptions) -> None:
+        with open_binary(path) as fh:
+            try:
+                items = orjson.loads(fh.read())
+            except orjson.JSONDecodeError as exc:
+                session.quarantine(QuarantineRecord(Provenance(str(path)), f"not JSON: {exc}"))
+                return
+        if not isinstance(items, list):
+            session.quarantine(QuarantineRecord(Provenance(str(path)), "expected a JSON array"))
+            return
+        for index, item in enumerate(items):
+            prov = Provenance(str(path), f"[{index}]")
+            try:
+                session.add_event(event_from_dict(item, prov, key=options.key))
+            except RecordError as exc:
+                session.quarantine(QuarantineRecord(prov, str(exc), _raw(item)))
+
+
+def _import_line(
+    path: Path, number: int, line: bytes, session: ImportSession, options: ImportOptions
+) -> None:
+    prov = Provenance(str(path), f"line {number}")
+    try:
+        session.add_event(event_from_dict(orjson.loads(line), prov, key=options.key))
+    except orjson.JSONDecodeError as exc:
+        session.quarantine(
+            QuarantineRecord(prov, f"not JSON: {exc}", line.decode(errors="replace"))
+        )
+    except RecordError as exc:
+        session.quarantine(QuarantineRecord(prov, str(exc), line.decode(errors="replace")))
+
+
+def _raw(item: Any) -> str:
+    return orjson.dumps(item, default=str).decode()[:100_000]
+
+
+def _bulk_ok(path: Path) -> bool:
+    """True when the sampled lines need nothing the SQL path cannot do (refs, plain payloads)."""
+    with open_binary(path) as fh:
+        for line in islice(fh, _SAMPLE_LINES):
+            try:
+                event = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                continue
+            field = PAYLOAD_FIELDS.get(str(event.get("eventType")))
+            data = event.get("eventData")
+            if field and isinstance(data, dict) and field in data:
+                value = data[field]
+                if not (isinstance(value, dict) and value.get("__type") == "Uint8Array"):
+                    return False
+            if set(event) - _BULK_FIELDS:
+                return False
+    return True
+
+
+_BULK_FIELDS = {
+    "runId",
+    "eventId",
+    "eventType",
+    "correlationId",
+    "createdAt",
+    "occurredAt",
+    "specVersion",
+    "resumeId",
+    "eventData",
+}
+
+
+def _payload_field_sql() -> str:
+    by_field: dict[str, list[str]] = {}
+    for event_type, field in PAYLOAD_FIELDS.items():
+        by_field.setdefault(field, []).append(event_type)
+    whens = " ".join(
+        f"WHEN eventType IN ({', '.join(repr(t) for t in sorted(types))}) THEN '{field}'"
+        for field, types in sorted(by_field.items())
+    )
+    return f"CASE {whens} END"
+
+
+def bulk_relation(path: Path) -> str:
+    """SQL producing the store's staging columns straight from a JSON Lines file."""
+    quoted = str(path).replace("'", "''")
+    return f"""
+    SELECT '{quoted}' AS source_location, NULL::VARCHAR AS source_position,
+        NULL::VARCHAR AS source_tag, runId AS run_id, eventId AS event_id,
+        eventType AS event_type, correlationId AS correlation_id,
+        TRY_CAST(createdAt AS TIMESTAMPTZ) AS created_at,
+        TRY_CAST(occurredAt AS TIMESTAMPTZ) AS occurred_at, NULL::TIMESTAMPTZ AS write_time,
+        specVersion AS spec_version, resumeId AS resume_id,
+        NULL::VARCHAR AS fence_last_event_id, NULL::TIMESTAMPTZ AS fence_state_updated_at,
+        CASE WHEN pf IS NULL THEN eventData ELSE json_remove(eventData, '$.' || pf) END
+            AS event_data,
+        CASE WHEN raw IS NOT NULL THEN pf END AS payload_field,
+        raw AS payload_raw, NULL::VARCHAR AS payload_decoded,
+        CASE WHEN raw IS NULL THEN 'absent'
+             WHEN prefix IN ('devl', 'zstd', 'gzip', 'encr', 'encp') THEN prefix
+             ELSE 'unknown' END AS payload_format,
+        false AS staged, NULL::VARCHAR AS extra
+    FROM (
+        SELECT *, from_base64(b64) AS raw,
+            left(CAST(from_base64(left(b64, 8)) AS VARCHAR), 4) AS prefix
+        FROM (
+          SELECT *, json_extract_string(eventData, '$.' || pf || '.data') AS b64
+          FROM (
+            SELECT *, {_payload_field_sql()} AS pf
+            FROM read_json('{quoted}', format = 'newline_delimited', ignore_errors = true,
+                columns = {{runId: 'VARCHAR', eventId: 'VARCHAR', eventType: 'VARCHAR',
+                    correlationId: 'VARCHAR', createdAt: 'VARCHAR', occurredAt: 'VARCHAR',
+                    specVersion: 'INTEGER', resumeId: 'VARCHAR', eventData: 'JSON'}})
+          )
+        )
+    )
+    WHERE runId IS NOT NULL AND eventId IS NOT NULL AND eventType IS NOT NULL
+      AND (createdAt IS NULL OR TRY_CAST(createdAt AS TIMESTAMPTZ) IS NOT NULL)
+    """
+
+
+def import_bulk(path: Path, session: ImportSession, options: ImportOptions) -> None:
+    """The bulk path; then quarantine rejected lines and decode payloads in batches."""
+    session.add_relation(bulk_relation(path))
+    if options.progress:
+        options.progress(session.read)
+    lines = _count_lines(path)
+    if lines != session.read:
+        _quarantine_rejects(path, session)
+    if options.decode:
+        decode_pending(session, options)
+
+
+def _count_lines(path: Path) -> int:
+    count = 0
+    with open_binary(path) as fh:
+        while chunk := fh.read(1 << 22):
+            count += chunk.count(b"\n")
+            last = chunk
+        if count and not last.endswith(b"\n"):
+            count += 1
+    return count
+
+
+def _quarantine_rejects(path: Path, session: ImportSession) -> None:
+    """Re-read the file line by line and quarantine what the bulk reader could not take."""
+    for number, line in iter_lines(path):
+        prov = Provenance(str(path), f"line {number}")
+        try:
+            event_from_dict(orjson.loads(line), prov)
+        except orjson.JSONDecodeError as exc:
+            session.quarantine(
+                QuarantineRecord(prov, f"not JSON: {exc}", line.decode(errors="replace"))
+            )
+        except RecordError as exc:
+            session.quarantine(QuarantineRecord(prov, str(exc), line.decode(errors="replace")))
+
+
+def decode_pending(session: ImportSession, options: ImportOptions) -> None:
+    """Decode the raw payloads the bulk path stored and write the values back."""
+    for batch in session.pending_payloads():
+        rows = []
+        for rowid, raw in batch:
+            decoded = decode_payload(raw, options.key)
+            rows.append((rowid, decoded.format, orjson.dumps(decoded.value, default=str).decode()))
+        session.set_decoded(rows)

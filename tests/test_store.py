@@ -1,0 +1,135 @@
+"""The store: migrations, exactly-once imports, conflicts, staged events, derived id columns."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from dsl import RUN, ev
+
+from forensics.analysis.ids import ulid_time_ms
+from forensics.errors import StoreError
+from forensics.model import Provenance, QuarantineRecord
+from forensics.store import Store
+from forensics.store.schema import MIGRATIONS, Migration
+
+
+def _import(store: Store, records: list, where: str = "src") -> tuple[int, int, int, int]:
+    with store.begin_import("test", where) as session:
+        session.add_events(records)
+        s = session.finish()
+    return s.read, s.stored, s.duplicates, s.conflicts
+
+
+def test_empty_store_has_schema_and_no_runs(tmp_store: Store) -> None:
+    assert tmp_store.schema_version() == MIGRATIONS[-1].version
+    assert tmp_store.query("SELECT * FROM runs")[1] == []
+    assert tmp_store.query("SELECT * FROM run_log")[1] == []
+
+
+def test_opening_an_older_file_upgrades_it_and_a_newer_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "s.duckdb"
+    Store(path).close()
+    extra = Migration(MIGRATIONS[-1].version + 1, "test table", "CREATE TABLE later (a INT)")
+    with Store(path, migrations=(*MIGRATIONS, extra)) as store:
+        assert store.schema_version() == extra.version
+        assert store.query("SELECT count(*) FROM later")[1] == [(0,)]
+    with pytest.raises(StoreError, match="newer forensics"):
+        Store(path)
+
+
+def test_reimport_adds_nothing(tmp_store: Store) -> None:
+    log = [ev(1, "run_created"), ev(2, "run_started"), ev(3, "step_created", "step_A")]
+    assert _import(tmp_store, log) == (3, 3, 0, 0)
+    assert _import(tmp_store, log, "other source") == (3, 0, 3, 0)
+    assert tmp_store.query("SELECT count(*) FROM events")[1] == [(3,)]
+
+
+def test_repeats_inside_one_import_are_stored_once(tmp_store: Store) -> None:
+    log = [ev(1, "run_created"), ev(1, "run_created"), ev(2, "run_started")]
+    assert _import(tmp_store, log) == (3, 2, 1, 0)
+
+
+def test_different_content_for_one_event_keeps_both_and_marks_the_conflict(
+    tmp_store: Store,
+) -> None:
+    first = ev(3, "step_created", "step_A", {"stepName": "drain"})
+    _import(tmp_store, [ev(1, "run_created"), first], "dynamodb dump")
+    second = replace(first, event_data={"stepName": "sync"}, provenance=Provenance("json"))
+    assert _import(tmp_store, [second], "json dump") == (1, 1, 0, 1)
+    rows = tmp_store.query(
+        "SELECT conflict, json_extract_string(event_data, '$.stepName') FROM events"
+        " WHERE event_id = ? ORDER BY import_id",
+        [first.event_id],
+    )[1]
+    assert rows == [(True, "drain"), (True, "sync")]
+    # the log keeps one copy per event id: the earliest import's
+    assert tmp_store.query(
+        "SELECT json_extract_string(event_data, '$.stepName') FROM run_log WHERE event_id = ?",
+        [first.event_id],
+    )[1] == [("drain",)]
+    assert tmp_store.query("SELECT copies FROM event_conflicts")[1] == [(2,)]
+
+
+def test_write_side_metadata_is_not_a_conflict(tmp_store: Store) -> None:
+    plain = ev(1, "run_created")
+    _import(tmp_store, [plain])
+    with_write_time = replace(plain, write_time=plain.created_at, fence_last_event_id="x")
+    assert _import(tmp_store, [with_write_time], "dynamo") == (1, 1, 0, 0)
+
+
+def test_staged_events_stay_out_of_the_log(tmp_store: Store) -> None:
+    _import(tmp_store, [ev(1, "run_created"), ev(5, "hook_received", "hook_A", staged=True)])
+    assert tmp_store.query("SELECT count(*) FROM run_log")[1] == [(1,)]
+    assert tmp_store.query("SELECT count(*) FROM events WHERE staged")[1] == [(1,)]
+
+
+def test_id_columns_are_derived_per_scheme(tmp_store: Store) -> None:
+    ulid = ev(1, "run_created")
+    region = replace(ev(2, "run_started"), event_id="evnt_41M7YNNAV14HDEMHSV7RRWVBF1")
+    slot = replace(ev(3, "step_created", "step_A"), event_id="evnt_" + "3".zfill(26))
+    odd = replace(ev(4, "step_started", "step_A"), event_id="evt-42")
+    _import(tmp_store, [ulid, region, slot, odd])
+    rows = {
+        r[0]: r[1:]
+        for r in tmp_store.query("SELECT event_id, id_scheme, slot, epoch_ms(id_time) FROM events")[
+            1
+        ]
+    }
+    assert rows[ulid.event_id] == ("ulid", None, ulid_time_ms(ulid.event_id))
+    assert rows[region.event_id] == ("ulid", None, ulid_time_ms("evnt_01M7YNNAV14HDEMHSV7RRWVBF1"))
+    assert rows[slot.event_id] == ("slot", 3, None)
+    assert rows["evt-42"] == ("unknown", None, None)
+
+
+def test_run_log_orders_by_event_id(tmp_store: Store) -> None:
+    _import(tmp_store, [ev(3, "run_completed"), ev(1, "run_created"), ev(2, "run_started")])
+    rows = tmp_store.query("SELECT log_position, event_type FROM run_log ORDER BY 1")[1]
+    assert rows == [(1, "run_created"), (2, "run_started"), (3, "run_completed")]
+    runs = tmp_store.query("SELECT run_id, status, event_count, terminal_event FROM runs")[1]
+    assert runs == [(RUN, "completed", 3, "run_completed")]
+
+
+def test_quarantine_makes_the_import_partial(tmp_store: Store) -> None:
+    with tmp_store.begin_import("test", "src") as session:
+        session.add_event(ev(1, "run_created"))
+        session.quarantine(QuarantineRecord(Provenance("src", "line 2"), "not JSON", "{oops"))
+        summary = session.finish()
+    assert (summary.status, summary.stored, summary.quarantined) == ("partial", 1, 1)
+    assert tmp_store.query("SELECT location, position, reason, raw FROM quarantine")[1] == [
+        ("src", "line 2", "not JSON", "{oops")
+    ]
+
+
+def test_a_failing_import_keeps_what_was_flushed_and_says_failed(tmp_store: Store) -> None:
+    with pytest.raises(RuntimeError), tmp_store.begin_import("test", "src") as session:
+        session.add_event(ev(1, "run_created"))
+        session.flush()
+        raise RuntimeError("source went away")
+    assert tmp_store.query("SELECT status, error FROM imports")[1] == [
+        ("failed", "source went away")
+    ]
+    assert tmp_store.query("SELECT count(*) FROM events")[1] == [(1,)]
+    # the rerun completes it and adds nothing twice
+    assert _import(tmp_store, [ev(1, "run_created"), ev(2, "run_started")]) == (2, 1, 1, 0)
