@@ -9,10 +9,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import click
+from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from forensics.cli import Context
-from forensics.cli.options import format_option, parse_pairs
+from forensics.cli.options import output_option, parse_pairs
 from forensics.cli.render import emit
 from forensics.errors import InputError, PartialImport
 from forensics.importers.base import ImportOptions
@@ -101,7 +102,10 @@ def progress_bar(label: str) -> Iterator[ImportOptions]:
         TextColumn("{task.completed:,} records"),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, transient=True) as bar:
+    console = Console(stderr=True)
+    with Progress(
+        *columns, transient=True, console=console, disable=not console.is_terminal
+    ) as bar:
         task = bar.add_task(label, total=None)
         yield ImportOptions(progress=lambda n: bar.advance(task, n))
 
@@ -137,7 +141,7 @@ def register(cli: click.Group) -> None:
         help="DynamoDB dumps: map a role to an attribute (repeatable).",
     )
     @click.option("--preset", default=None, help="DynamoDB dumps: attribute-mapping preset.")
-    @format_option
+    @output_option
     @click.pass_obj
     def import_json(
         obj: Context,

@@ -32,3 +32,15 @@ def parse_pairs(pairs: tuple[str, ...], what: str) -> dict[str, str]:
             raise click.BadParameter(f"{pair!r} is not NAME=VALUE", param_hint=what)
         out[key.strip()] = value
     return out
+
+
+def output_option(func: F) -> F:
+    """`--output` for commands whose `--format` names the input's format (imports)."""
+    return click.option(
+        "--output",
+        "fmt",
+        type=click.Choice(FORMATS),
+        default="table",
+        show_default=True,
+        help="How to print the import summary: table, json or csv.",
+    )(func)

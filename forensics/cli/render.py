@@ -88,10 +88,12 @@ def emit(
     else:
         table = Table(title=title, show_lines=False, header_style="bold")
         for c in columns:
-            table.add_column(c, overflow="fold")
+            table.add_column(c, overflow="ellipsis", no_wrap=True)
         for row in rows:
             table.add_row(*(_cell(v, max_width) for v in row))
-        Console(soft_wrap=False).print(table)
+        # A terminal gets its own width; a pipe or file gets whole lines, never folded cells.
+        width = None if sys.stdout.isatty() else 100_000
+        Console(width=width, soft_wrap=False).print(table)
 
 
 def _csv_value(name: str, value: Any) -> Any:

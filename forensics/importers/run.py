@@ -53,6 +53,10 @@ def import_paths(
     by_name = {i.name: i for i in ordered_importers()}
     if fmt is not None and fmt not in by_name:
         raise InputError(f"unknown format {fmt!r}", hint="use one of: " + ", ".join(by_name))
+    if options.mapping or options.preset:
+        from forensics.importers.mapping import resolve_mapping
+
+        resolve_mapping(options.preset, options.mapping)  # a bad --map fails before any import
     plan: list[tuple[Path, FileImporter]] = []
     for path in paths:
         if fmt is not None and not path.exists():

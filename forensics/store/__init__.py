@@ -309,7 +309,7 @@ class ImportSession:
             self.con,
             "UPDATE imports SET finished_at = now(), read_count = ?, stored_count = ?,"
             " duplicate_count = ?, quarantined_count = ?, conflict_count = ?, run_count = ?,"
-            " entity_count = ?, status = ?, error = ? WHERE import_id = ?",
+            " entity_count = ?, status = ?, error = ?, notes = ? WHERE import_id = ?",
             [
                 self.read,
                 self.stored,
@@ -320,6 +320,7 @@ class ImportSession:
                 self.entities,
                 status,
                 error,
+                "\n".join(self.notes) or None,
                 self.import_id,
             ],
         )

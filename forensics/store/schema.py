@@ -35,7 +35,8 @@ CREATE TABLE imports (
     run_count BIGINT DEFAULT 0,
     entity_count BIGINT DEFAULT 0,
     status VARCHAR NOT NULL,
-    error VARCHAR
+    error VARCHAR,
+    notes VARCHAR
 );
 CREATE TABLE events (
     import_id INTEGER NOT NULL,

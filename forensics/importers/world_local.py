@@ -1,0 +1,503 @@
+"""Import a `@workflow/world-local` data directory: event files, staged events and entity files.
+
+World-local keeps one pretty-printed JSON file per event, either flat
+(`events/<runId>-<eventId>.json`) or run-scoped (`events/<runId>/<runId>-<eventId>.json`), as
+`layout.json` says; during a migration both exist and both are read (the store keeps one copy
+of each event). A `.<tag>` before `.json` marks test isolation and is kept as the provenance
+tag; `*.json.tmp.*` files are half-written and skipped. `hook_received` events staged under
+`.locks/runs/<runId>.pending/` never reached the log: they are imported with `staged=True`.
+`runs/`, `steps/`, `hooks/` and `waits/` become run and entity records. The run id always
+comes from a file's content, never its name (ids may contain `-`). A broken file is
+quarantined with its path and the import goes on. Reading is the hot path (a directory can
+hold hundreds of thousands of files), so it uses `os.scandir` and raw `os.read`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from itertools import islice
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
+
+import orjson
+
+from forensics.decode import DecodeError, decode_payload, unwrap_binary
+from forensics.importers.base import ImportOptions, RecordError
+from forensics.importers.normalize import event_from_dict, parse_time
+from forensics.model import EntityRecord, EventRecord, Provenance, QuarantineRecord, RunRecord
+from forensics.store import ImportSession
+
+DATA_DIR_NAMES = (".workflow-data", ".next/workflow-data")
+LAYOUT_STATES = ("run-scoped", "migrating", "flattening")
+# A tag is a `.`, a letter, then letters, digits and `-`, right before `.json`.
+_TAG = re.compile(r"\.([A-Za-z][A-Za-z0-9-]*)$")
+_READ_CHUNK = 1 << 16
+_RAW_LIMIT = 1 << 20  # quarantine keeps at most this many characters of a broken file
+_PROGRESS_EVERY = 1000
+_BATCH = 256  # files per read-ahead batch
+_WINDOW = 8  # batches read ahead
+_SINK_BATCH = 5000  # events handed to the store thread at once
+R = TypeVar("R")
+
+RUN_FIELDS = frozenset(
+    {"runId", "workflowName", "status", "deploymentId", "specVersion", "createdAt",
+     "startedAt", "completedAt", "error", "errorCode"}
+)
+STEP_FIELDS = frozenset(
+    {"runId", "stepId", "stepName", "status", "attempt", "createdAt", "startedAt",
+     "completedAt", "specVersion"}
+)
+HOOK_FIELDS = frozenset({"runId", "hookId", "token", "createdAt", "specVersion"})
+WAIT_FIELDS = frozenset(
+    {"runId", "waitId", "status", "resumeAt", "createdAt", "completedAt", "specVersion"}
+)
+
+
+class WorldLocalImporter:
+    """`forensics import json .workflow-data`: a world-local data directory."""
+
+    name: ClassVar[str] = "world-local"
+    summary: ClassVar[str] = "a @workflow/world-local data directory (.workflow-data)"
+    priority: ClassVar[int] = 10
+
+    def detect(self, path: Path, head: bytes) -> bool:
+        return find_data_dir(path) is not None
+
+    def import_path(self, path: Path, session: ImportSession, options: ImportOptions) -> None:
+        root = find_data_dir(path)
+        if root is None:
+            raise RecordError(f"{path} is not a world-local data directory")
+        prefix = "" if root == path else root.relative_to(path).as_posix() + "/"
+        reader = _Reader(str(root), prefix, session, options)
+        reader.read_layout()
+        reader.read_events()
+        reader.read_entities()
+        reader.finish()
+
+
+def find_data_dir(path: Path) -> Path | None:
+    """The data directory at `path` (or its `.workflow-data`), or None when there is none."""
+    for candidate in (path, *(path / name for name in DATA_DIR_NAMES)):
+        if candidate.is_dir() and (
+            (candidate / "events").is_dir()
+            or (candidate / "runs").is_dir()
+            or (candidate / "layout.json").is_file()
+        ):
+            return candidate
+    return None
+
+
+def read_bytes(path: str) -> bytes:
+    """A whole file with the fewest Python-level calls (no buffered file object)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        data = os.read(fd, _READ_CHUNK)
+        if len(data) < _READ_CHUNK:
+            return data
+        parts = [data]
+        while chunk := os.read(fd, _READ_CHUNK):
+            parts.append(chunk)
+        return b"".join(parts)
+    finally:
+        os.close(fd)
+
+
+def _read_batch(paths: list[str]) -> list[bytes | OSError]:
+    out: list[bytes | OSError] = []
+    for path in paths:
+        try:
+            out.append(read_bytes(path))
+        except OSError as exc:
+            out.append(exc)
+    return out
+
+
+def read_ahead(paths: list[str]) -> Iterator[bytes | OSError]:
+    """The contents of `paths` in order, read by one helper thread a few batches ahead.
+
+    `open`/`read` release the GIL, so the reads overlap with the parsing done by the caller
+    (measured: about 10% less wall time on 100,000 event files, 2 cores).
+    """
+    batches = iter([paths[i : i + _BATCH] for i in range(0, len(paths), _BATCH)])
+    pool = ThreadPoolExecutor(1, thread_name_prefix="forensics-read")
+    try:
+        window: deque[Future[list[bytes | OSError]]] = deque(
+            pool.submit(_read_batch, b) for b in islice(batches, _WINDOW)
+        )
+        while window:
+            done = window.popleft().result()
+            if (following := next(batches, None)) is not None:
+                window.append(pool.submit(_read_batch, following))
+            yield from done
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def split_name(name: str) -> tuple[str, str | None]:
+    """`<id>[.<tag>].json` → (id, tag)."""
+    stem = name[:-5]
+    if "." in stem and (m := _TAG.search(stem)):
+        return stem[: m.start()], m.group(1)
+    return stem, None
+
+
+class _Sink:
+    """Hands events to the session in batches on a helper thread, one batch at a time.
+
+    DuckDB releases the GIL while it inserts a batch, so the store's work overlaps with the
+    parsing of the next files. Only this thread touches the session until `__exit__`.
+    """
+
+    def __init__(self, session: ImportSession) -> None:
+        self.session = session
+        self.batch: list[EventRecord | QuarantineRecord] = []
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="forensics-store")
+        self.pending: Future[None] | None = None
+
+    def __enter__(self) -> _Sink:
+        return self
+
+    def add(self, record: EventRecord | QuarantineRecord) -> None:
+        self.batch.append(record)
+        if len(self.batch) >= _SINK_BATCH:
+            self._ship()
+
+    def _ship(self) -> None:
+        if self.pending is not None:
+            self.pending.result()  # re-raises a store error in this thread
+        self.pending = self.pool.submit(self._store, self.batch)
+        self.batch = []
+
+    def _store(self, batch: list[EventRecord | QuarantineRecord]) -> None:
+        add_event, quarantine = self.session.add_event, self.session.quarantine
+        for item in batch:
+            if type(item) is EventRecord:
+                add_event(item)
+            else:
+                assert isinstance(item, QuarantineRecord)
+                quarantine(item)
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if exc[0] is None:
+                self._ship()
+            if self.pending is not None:
+                self.pending.result()
+        finally:
+            self.pool.shutdown(wait=True)
+
+
+class _Reader:
+    """One pass over a data directory, feeding one import session."""
+
+    def __init__(
+        self, root: str, prefix: str, session: ImportSession, options: ImportOptions
+    ) -> None:
+        self.root = root
+        self.prefix = prefix
+        self.session = session
+        self.options = options
+        self.state: str | None = None
+        self.tmp_files = 0
+        self.misnamed = 0
+        self.flat_events = 0
+        self.scoped_events = 0
+        # Where quarantined records go: the session, or the store thread while it owns it.
+        self.held: Callable[[QuarantineRecord], None] = session.quarantine
+
+    # -- layout and events -----------------------------------------------------------------
+
+    def read_layout(self) -> None:
+        path = os.path.join(self.root, "layout.json")
+        if not os.path.isfile(path):
+            return
+        try:
+            layout = orjson.loads(read_bytes(path))
+        except (OSError, ValueError) as exc:
+            self.quarantine("layout.json", f"unreadable layout.json: {exc}", None)
+            return
+        state = layout.get("state") if isinstance(layout, dict) else None
+        self.state = str(state) if state is not None else None
+        if self.state not in LAYOUT_STATES:
+            self.session.note(f"layout.json state {self.state!r} is unknown: read every layout")
+
+    def read_events(self) -> None:
+        """Log events (flat and run-scoped) and staged `hook_received` events, in one pass."""
+        files, subdirs = self._list("events")
+        self.flat_events = len(files)
+        staged = [False] * len(files)
+        for sub in subdirs:
+            scoped = self._list(f"events/{sub}")[0]
+            self.scoped_events += len(scoped)
+            files += scoped
+        staged += [False] * self.scoped_events
+        # `.locks/runs/<runId>.pending[.<tag>]/<eventId>.json`: staged, never in the log.
+        for sub in self._list(".locks/runs")[1]:
+            _run, marker, dir_tag = sub.partition(".pending")
+            if marker and (not dir_tag or dir_tag.startswith(".")):
+                pending = self._list(f".locks/runs/{sub}")[0]
+                files += [(rel, tag or dir_tag[1:] or None) for rel, tag in pending]
+                staged += [True] * len(pending)
+        self._events(files, staged)
+
+    def _events(self, files: list[tuple[str, str | None]], staged: list[bool]) -> None:
+        with _Sink(self.session) as sink:
+            self.held = sink.add
+            try:
+                self._parse_events(files, staged, sink.add)
+            finally:
+                self.held = self.session.quarantine
+
+    def _parse_events(
+        self, files: list[tuple[str, str | None]], staged: list[bool],
+        add: Callable[[EventRecord], None],
+    ) -> None:
+        key, prefix = self.options.key, self.prefix
+        progress, every = self.options.progress, _PROGRESS_EVERY
+        contents = read_ahead([f"{self.root}/{rel}" for rel, _tag in files])
+        for n, ((rel, tag), is_staged, data) in enumerate(zip(files, staged, contents), 1):
+            if isinstance(data, OSError):
+                self.quarantine(rel, f"cannot read file: {data}", None)
+                continue
+            try:
+                record = event_from_dict(
+                    orjson.loads(data), Provenance(prefix + rel, None, tag),
+                    staged=is_staged, key=key,
+                )
+            except ValueError as exc:  # RecordError, DecodeError, orjson.JSONDecodeError
+                self.quarantine(rel, str(exc), data)
+                continue
+            expected = record.event_id if is_staged else f"{record.run_id}-{record.event_id}"
+            if not rel.rpartition("/")[2].startswith(expected):
+                self.misnamed += 1
+            add(record)
+            if progress is not None and n % every == 0:
+                progress(every)
+        if progress is not None and len(files) % every:
+            progress(len(files) % every)
+
+    # -- entity files ----------------------------------------------------------------------
+
+    def read_entities(self) -> None:
+        runs = self._records("runs", run_from_dict)
+        if runs:
+            self.session.add_runs(runs)
+        entities: list[EntityRecord] = []
+        for folder, build in (
+            ("steps", step_from_dict), ("hooks", hook_from_dict), ("waits", wait_from_dict)
+        ):
+            entities += self._records(folder, build)
+        if entities:
+            self.session.add_entities(entities)
+
+    def _records(
+        self, folder: str, build: Callable[[dict[str, Any], Provenance, bytes | None], R]
+    ) -> list[R]:
+        """Records of `folder/*.json` and (run-scoped steps) `folder/<runId>/*.json`."""
+        files, subdirs = self._list(folder)
+        if folder != "hooks":  # hooks/tokens/ holds token claims, not hooks
+            for sub in subdirs:
+                files += self._list(f"{folder}/{sub}")[0]
+        out: list[R] = []
+        contents = read_ahead([f"{self.root}/{rel}" for rel, _tag in files])
+        for (rel, tag), data in zip(files, contents):
+            if isinstance(data, OSError):
+                self.quarantine(rel, f"cannot read file: {data}", None)
+                continue
+            try:
+                d = orjson.loads(data)
+                if not isinstance(d, dict):
+                    raise RecordError(f"expected a JSON object, got {type(d).__name__}")
+                out.append(build(d, Provenance(self.prefix + rel, None, tag), self.options.key))
+            except ValueError as exc:
+                self.quarantine(rel, str(exc), data)
+        return out
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    def _list(self, rel_dir: str) -> tuple[list[tuple[str, str | None]], list[str]]:
+        """(relative path, tag) of the finished `.json` files in `rel_dir`, and its subdirs."""
+        files: list[tuple[str, str | None]] = []
+        subdirs: list[str] = []
+        try:
+            it = os.scandir(os.path.join(self.root, rel_dir))
+        except FileNotFoundError:
+            return files, subdirs
+        except OSError as exc:
+            self.quarantine(rel_dir, f"cannot list directory: {exc}", None)
+            return files, subdirs
+        with it:
+            for entry in it:
+                name = entry.name
+                if name.endswith(".json"):
+                    if entry.is_file():
+                        tag = split_name(name)[1] if "." in name[:-5] else None
+                        files.append((f"{rel_dir}/{name}", tag))
+                elif ".json.tmp." in name:
+                    self.tmp_files += 1
+                elif entry.is_dir():
+                    subdirs.append(name)
+        return files, subdirs
+
+    def quarantine(self, rel: str, reason: str, data: bytes | None) -> None:
+        raw = data[:_RAW_LIMIT].decode("utf-8", "replace") if data is not None else None
+        self.held(QuarantineRecord(Provenance(self.prefix + rel), reason, raw))
+
+    def finish(self) -> None:
+        note = self.session.note
+        if self.state is None and self.scoped_events:
+            note(f"no layout.json, yet {self.scoped_events} event files are run-scoped")
+        if self.state == "run-scoped" and self.flat_events:
+            note(f"layout.json says run-scoped, yet {self.flat_events} event files are flat")
+        if self.state in ("migrating", "flattening"):
+            note(
+                f"layout {self.state}: read {self.flat_events} flat and "
+                f"{self.scoped_events} run-scoped event files"
+            )
+        if self.tmp_files:
+            note(f"skipped {self.tmp_files} half-written *.json.tmp.* files")
+        if self.misnamed:
+            note(f"{self.misnamed} event files are named unlike their content's run/event id")
+
+
+# -- run and entity records (shared with the inspect importer) -----------------------------
+
+
+def plain(value: Any, key: bytes | None) -> tuple[Any, str | None]:
+    """A JSON-safe value for an entity field: binary payloads decoded, with their format."""
+    try:
+        raw = unwrap_binary(value)
+    except DecodeError as exc:  # a binary marker whose data is not base64
+        return {"__invalid": str(exc), "value": value}, "invalid"
+    if raw is None:
+        return value, None
+    decoded = decode_payload(raw, key)  # its value is JSON-safe already
+    return decoded.value, decoded.format
+
+
+def _extra(d: dict[str, Any], known: frozenset[str], key: bytes | None) -> dict[str, Any] | None:
+    extra: dict[str, Any] = {}
+    formats: dict[str, str] = {}
+    for name, value in d.items():
+        if name in known:
+            continue
+        extra[name], fmt = plain(value, key)
+        if fmt is not None:
+            formats[name] = fmt
+    if formats:
+        extra["payloadFormats"] = formats
+    return extra or None
+
+
+def _req(d: dict[str, Any], name: str) -> str:
+    value = d.get(name)
+    if not isinstance(value, str) or not value:
+        raise RecordError(f"missing {name}" if value is None else f"{name} is not a string")
+    return value
+
+
+def _opt(d: dict[str, Any], name: str) -> str | None:
+    value = d.get(name)
+    return None if value is None else str(value)
+
+
+def _int(d: dict[str, Any], name: str) -> int | None:
+    value = d.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise RecordError(f"{name} {value!r:.40} is not an integer")
+    try:
+        return int(value)
+    except ValueError:
+        raise RecordError(f"{name} {value!r:.40} is not an integer") from None
+
+
+def run_from_dict(d: dict[str, Any], provenance: Provenance, key: bytes | None) -> RunRecord:
+    """A run object as world-local stores it (or the CLI prints it) to a `RunRecord`."""
+    run_id = _req(d, "runId")
+    times = [parse_time(d.get(f), f) for f in ("createdAt", "startedAt", "completedAt")]
+    spec = _int(d, "specVersion")
+    error, _fmt = plain(d.get("error"), key)
+    code = d.get("errorCode")
+    if code is None and isinstance(error, dict):
+        code = error.get("code")
+    return RunRecord(
+        run_id=run_id,
+        provenance=provenance,
+        workflow_name=_opt(d, "workflowName"),
+        status=_opt(d, "status"),
+        deployment_id=_opt(d, "deploymentId"),
+        spec_version=spec,
+        created_at=times[0],
+        started_at=times[1],
+        completed_at=times[2],
+        error_code=None if code is None else str(code),
+        error=error,
+        extra=_extra(d, RUN_FIELDS, key),
+    )
+
+
+def step_from_dict(d: dict[str, Any], provenance: Provenance, key: bytes | None) -> EntityRecord:
+    """A step object (`steps/<runId>-<stepId>.json`, `inspect steps`) to an `EntityRecord`."""
+    return EntityRecord(
+        run_id=_req(d, "runId"),
+        entity_id=_req(d, "stepId"),
+        kind="step",
+        provenance=provenance,
+        name=_opt(d, "stepName"),
+        status=_opt(d, "status"),
+        attempt=_int(d, "attempt"),
+        created_at=parse_time(d.get("createdAt"), "createdAt"),
+        started_at=parse_time(d.get("startedAt"), "startedAt"),
+        completed_at=parse_time(d.get("completedAt"), "completedAt"),
+        spec_version=_int(d, "specVersion"),
+        extra=_extra(d, STEP_FIELDS, key),
+    )
+
+
+def hook_from_dict(d: dict[str, Any], provenance: Provenance, key: bytes | None) -> EntityRecord:
+    """A hook object (`hooks/<hookId>.json`, `inspect hooks`) to an `EntityRecord`."""
+    return EntityRecord(
+        run_id=_req(d, "runId"),
+        entity_id=_req(d, "hookId"),
+        kind="hook",
+        provenance=provenance,
+        token=_opt(d, "token"),
+        created_at=parse_time(d.get("createdAt"), "createdAt"),
+        spec_version=_int(d, "specVersion"),
+        extra=_extra(d, HOOK_FIELDS, key),
+    )
+
+
+def wait_from_dict(d: dict[str, Any], provenance: Provenance, key: bytes | None) -> EntityRecord:
+    """A wait object (`waits/<runId>-<correlationId>.json`) to an `EntityRecord`.
+
+    `waitId` is `<runId>-<correlationId>`; the entity id is the correlation id, which is what
+    the wait's events carry.
+    """
+    run_id = _req(d, "runId")
+    wait_id = d.get("waitId")
+    cid = d.get("correlationId")
+    if isinstance(wait_id, str) and wait_id.startswith(run_id + "-"):
+        entity_id = wait_id[len(run_id) + 1 :]
+    elif isinstance(cid, str) and cid:
+        entity_id = cid
+    else:
+        entity_id = _req(d, "waitId")
+    return EntityRecord(
+        run_id=run_id,
+        entity_id=entity_id,
+        kind="wait",
+        provenance=provenance,
+        status=_opt(d, "status"),
+        created_at=parse_time(d.get("createdAt"), "createdAt"),
+        completed_at=parse_time(d.get("completedAt"), "completedAt"),
+        resume_at=parse_time(d.get("resumeAt"), "resumeAt"),
+        spec_version=_int(d, "specVersion"),
+        extra=_extra(d, WAIT_FIELDS | {"correlationId"}, key),
+    )
