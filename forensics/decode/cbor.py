@@ -4,8 +4,8 @@ world-postgres stores each event's ``eventData`` as CBOR written by the JavaScri
 ``cbor-x`` library: maps become dicts, ``Uint8Array`` leaves are tag 64 around a byte
 string, ``Date`` is tag 1 (epoch seconds) and ``undefined`` is simple value 23. This module
 maps those onto plain Python: tag 64 → ``bytes``, tag 1 → an aware UTC ``datetime``,
-``undefined`` → ``None``, any other tag cbor2 does not understand →
-``{"__cbor_tag": n, "value": ...}``. Malformed input, including trailing bytes after the
+``undefined`` → dropped from maps (as JSON drops it) and ``None`` in arrays, any other tag
+cbor2 does not understand → ``{"__cbor_tag": n, "value": ...}``. Malformed input, including trailing bytes after the
 first item, raises `DecodeError`. Works with cbor2 5.x and 6.x (their tag-hook signatures
 differ).
 """
@@ -65,9 +65,11 @@ def _thaw(value: object) -> object:
 
 
 def _replace_undefined(value: object) -> object:
-    """Turn every ``undefined`` into ``None``, in place, without recursion.
+    """Drop ``undefined`` object members and turn ``undefined`` list items into ``None``.
 
-    `seen` guards against the cycles that CBOR shared references (tags 28/29) can build.
+    That is what ``JSON.stringify`` does, so an event decoded from CBOR (world-postgres,
+    DynamoDB) equals the same event read from JSON (world-local, API pages). In place,
+    without recursion; `seen` guards against the cycles that CBOR shared references (tags 28/29) can build.
     """
     if value is cbor_undefined:
         return None
@@ -78,11 +80,9 @@ def _replace_undefined(value: object) -> object:
             continue
         seen.add(id(node))
         if isinstance(node, dict):
-            for key, child in node.items():
-                if child is cbor_undefined:
-                    node[key] = None
-                elif isinstance(child, dict | list):
-                    stack.append(child)
+            for key in [k for k, child in node.items() if child is cbor_undefined]:
+                del node[key]
+            stack.extend(child for child in node.values() if isinstance(child, dict | list))
         elif isinstance(node, list):
             for index, child in enumerate(node):
                 if child is cbor_undefined:
