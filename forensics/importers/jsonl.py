@@ -15,10 +15,11 @@ from typing import Any, ClassVar
 
 import orjson
 
-from forensics.decode import PAYLOAD_FIELDS, decode_payload
+from forensics.decode import PAYLOAD_FIELDS
 from forensics.importers.base import ImportOptions, RecordError
 from forensics.importers.files import first_json_char, iter_lines, open_binary
 from forensics.importers.normalize import event_from_dict
+from forensics.importers.payloads import decode_pending
 from forensics.model import Provenance, QuarantineRecord
 from forensics.store import ImportSession
 
@@ -191,7 +192,7 @@ def import_bulk(path: Path, session: ImportSession, options: ImportOptions) -> N
     if lines != session.read:
         _quarantine_rejects(path, session)
     if options.decode:
-        decode_pending(session, options)
+        decode_pending(session, options.key)
 
 
 def _count_lines(path: Path) -> int:
@@ -217,13 +218,3 @@ def _quarantine_rejects(path: Path, session: ImportSession) -> None:
             )
         except RecordError as exc:
             session.quarantine(QuarantineRecord(prov, str(exc), line.decode(errors="replace")))
-
-
-def decode_pending(session: ImportSession, options: ImportOptions) -> None:
-    """Decode the raw payloads the bulk path stored and write the values back."""
-    for batch in session.pending_payloads():
-        rows = []
-        for rowid, raw in batch:
-            decoded = decode_payload(raw, options.key)
-            rows.append((rowid, decoded.format, orjson.dumps(decoded.value, default=str).decode()))
-        session.set_decoded(rows)

@@ -242,6 +242,15 @@ class ImportSession:
         if events or quarantined:
             self._transaction(work)
 
+    def pending_count(self) -> int:
+        """How many of this import's payloads are stored raw but not decoded yet."""
+        row = self.con.execute(
+            "SELECT count(*) FROM events"
+            " WHERE import_id = ? AND payload_raw IS NOT NULL AND payload_decoded IS NULL",
+            [self.import_id],
+        ).fetchall()[0]
+        return int(row[0])
+
     def pending_payloads(self, batch: int = 50_000) -> Iterator[list[tuple[int, bytes]]]:
         """(rowid, raw bytes) of this import's payloads that are not decoded yet, in batches."""
         cur = self.store.cursor()

@@ -73,17 +73,25 @@ def _ulid_ms_sql(body: str) -> str:
     return f"(({' + '.join(terms)}) % {2**47})"
 
 
-_ID_BODY = "right(s.event_id, 26)"
-_SCHEME_SQL = """CASE
-    WHEN regexp_full_match(s.event_id, '([a-z]+_)?[0-9]{26}') THEN 'slot'
-    WHEN regexp_full_match(s.event_id, '([a-z]+_)?[0-7][0-9A-HJKMNP-TV-Z]{25}') THEN 'ulid'
+_ID_BODY = "right(event_id, 26)"
+SCHEME_SQL = f"""CASE
+    WHEN regexp_full_match(event_id, '([a-z]+_)?[0-9]{{26}}') THEN 'slot'
+    WHEN regexp_full_match(event_id, '([a-z]+_)?[0-7][0-9A-HJKMNP-TV-Z]{{25}}') THEN 'ulid'
     ELSE 'unknown' END"""
+SLOT_SQL = f"""CASE WHEN regexp_full_match(event_id, '([a-z]+_)?[0-9]{{26}}')
+    THEN CAST({_ID_BODY} AS BIGINT) END"""
+ID_TIME_SQL = f"""CASE WHEN ({SCHEME_SQL}) = 'ulid'
+    THEN make_timestamp(CAST({_ulid_ms_sql(_ID_BODY)} AS BIGINT) * 1000)::TIMESTAMPTZ END"""
 
-_ENVELOPE_SQL = """concat_ws(chr(31), s.event_type, coalesce(s.correlation_id, ''),
-    coalesce(CAST(epoch_ms(s.created_at) AS VARCHAR), ''),
-    coalesce(CAST(epoch_ms(s.occurred_at) AS VARCHAR), ''),
-    coalesce(CAST(s.spec_version AS VARCHAR), ''), coalesce(s.resume_id, ''),
-    coalesce(CAST(json(s.event_data) AS VARCHAR), ''), CAST(s.staged AS VARCHAR))"""
+
+def envelope_sql(alias: str, event_data: str) -> str:
+    """The text whose hash says "same event" (given `event_data` as normalised JSON)."""
+    return f"""concat_ws(chr(31), {alias}.event_type, coalesce({alias}.correlation_id, ''),
+    coalesce(CAST(epoch_ms({alias}.created_at) AS VARCHAR), ''),
+    coalesce(CAST(epoch_ms({alias}.occurred_at) AS VARCHAR), ''),
+    coalesce(CAST({alias}.spec_version AS VARCHAR), ''), coalesce({alias}.resume_id, ''),
+    coalesce(CAST({event_data} AS VARCHAR), ''), CAST(coalesce({alias}.staged, false) AS VARCHAR))"""
+
 
 # A copy that adds what the writer knew (write time, fence) is kept beside a plain copy:
 # it is more information, not a conflict, so it is part of the content but not the envelope.
@@ -96,30 +104,26 @@ _PAYLOAD_PART_SQL = """CASE WHEN s.payload_raw IS NOT NULL THEN md5(s.payload_ra
 
 
 def derive_sql(import_id: int, source_kind: str, relation: str) -> str:
-    """A SELECT that turns staging columns of `relation` into `events` rows."""
+    """A SELECT that turns staging columns of `relation` into `events` rows (insert BY NAME).
+
+    The id columns (scheme, slot, ULID time) are virtual columns of the table, computed when
+    read, so the bulk path does not pay for them at import.
+    """
     return f"""
     SELECT
         {int(import_id)} AS import_id,
         '{source_kind}' AS source_kind,
         s.source_location, s.source_position, s.source_tag, s.run_id, s.event_id,
-        s.id_scheme,
-        CASE WHEN s.id_scheme = 'slot' THEN CAST({_ID_BODY} AS BIGINT) END AS slot,
-        CASE WHEN s.id_scheme = 'ulid'
-             THEN make_timestamp(CAST({_ulid_ms_sql(_ID_BODY)} AS BIGINT) * 1000)::TIMESTAMPTZ
-        END AS id_time,
         s.event_type, s.correlation_id, s.created_at, s.occurred_at, s.write_time,
         s.spec_version, s.resume_id, s.fence_last_event_id, s.fence_state_updated_at,
-        json(s.event_data) AS event_data, s.payload_field, s.payload_raw,
+        s.ed AS event_data, s.payload_field, s.payload_raw,
         json(s.payload_decoded) AS payload_decoded, coalesce(s.payload_format, 'absent')
             AS payload_format,
         coalesce(s.staged, false) AS staged, false AS conflict,
-        md5_number({_ENVELOPE_SQL} || chr(31) || {_PAYLOAD_PART_SQL} || chr(31)
+        md5_number({envelope_sql("s", "s.ed")} || chr(31) || {_PAYLOAD_PART_SQL} || chr(31)
             || {_WRITE_SIDE_SQL}) AS content_hash,
         json(s.extra) AS extra
-    FROM (
-        SELECT s.*, {_SCHEME_SQL} AS id_scheme
-        FROM {relation} s
-    ) s
+    FROM (SELECT s.*, json(s.event_data) AS ed FROM {relation} s) s
     """
 
 
@@ -133,7 +137,7 @@ def insert_relation(
     that left copies behind is cleaned up by the rerun's `reconcile` just the same.
     """
     before = _count(con, import_id)
-    run(con, f"INSERT INTO events {derive_sql(import_id, source_kind, relation)}")
+    run(con, f"INSERT INTO events BY NAME {derive_sql(import_id, source_kind, relation)}")
     return _count(con, import_id) - before
 
 
@@ -189,7 +193,7 @@ def reconcile(con: duckdb.DuckDBPyConnection, import_id: int) -> Reconciled:
 
 def _mark_conflicts(con: duckdb.DuckDBPyConnection) -> int:
     """Flag every copy of a key in `_multi` whose copies disagree; return how many keys."""
-    envelope = _ENVELOPE_SQL.replace("s.", "e.")
+    envelope = envelope_sql("e", "e.event_data")
     run(
         con,
         f"""CREATE OR REPLACE TEMP TABLE _conflict_keys AS

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from forensics.store.ingest import ID_TIME_SQL, SCHEME_SQL, SLOT_SQL
+
 
 @dataclass(frozen=True)
 class Migration:
@@ -18,7 +20,7 @@ class Migration:
     sql: str
 
 
-_BASE = """
+_BASE = f"""
 CREATE SEQUENCE IF NOT EXISTS import_id_seq START 1;
 CREATE TABLE imports (
     import_id INTEGER PRIMARY KEY,
@@ -46,9 +48,9 @@ CREATE TABLE events (
     source_tag VARCHAR,
     run_id VARCHAR NOT NULL,
     event_id VARCHAR NOT NULL,
-    id_scheme VARCHAR NOT NULL,
-    slot BIGINT,
-    id_time TIMESTAMPTZ,
+    id_scheme VARCHAR GENERATED ALWAYS AS ({SCHEME_SQL}) VIRTUAL,
+    slot BIGINT GENERATED ALWAYS AS ({SLOT_SQL}) VIRTUAL,
+    id_time TIMESTAMPTZ GENERATED ALWAYS AS ({ID_TIME_SQL}) VIRTUAL,
     event_type VARCHAR NOT NULL,
     correlation_id VARCHAR,
     created_at TIMESTAMPTZ,

@@ -1,0 +1,75 @@
+"""JSON Lines: the record path and DuckDB's bulk path store the same events the same way."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+from forensics.importers import jsonl
+from forensics.importers.run import import_paths
+from forensics.store import Store
+
+COLUMNS = (
+    "run_id, event_id, event_type, correlation_id, created_at, spec_version, event_data,"
+    " payload_field, payload_raw, payload_decoded, payload_format, id_scheme, id_time,"
+    " content_hash"
+)
+
+
+def _rows(store: Store) -> list[tuple[object, ...]]:
+    return store.query(f"SELECT {COLUMNS} FROM events ORDER BY run_id, event_id")[1]
+
+
+def _real_lines(realdata: Path) -> list[str]:
+    lines = (realdata / "local" / "local-events.jsonl").read_text().splitlines()
+    # the convenience copy adds `_file`; a plain dump has only the event's own fields
+    return [json.dumps({k: v for k, v in json.loads(x).items() if k != "_file"}) for x in lines]
+
+
+def test_bulk_and_record_paths_store_identical_rows(
+    realdata: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dump = tmp_path / "events.jsonl"
+    dump.write_text("\n".join(_real_lines(realdata)) + "\n")
+    with Store(tmp_path / "record.duckdb") as store:
+        [summary] = import_paths(store, [dump])
+        assert (summary.read, summary.stored, summary.quarantined) == (448, 448, 0)
+        record_rows = _rows(store)
+    monkeypatch.setattr(jsonl, "BULK_MIN_BYTES", 0)
+    monkeypatch.setattr("forensics.importers.payloads.PARALLEL_MIN_ROWS", 10)
+    with Store(tmp_path / "bulk.duckdb") as store:
+        [summary] = import_paths(store, [dump])
+        assert (summary.read, summary.stored, summary.quarantined) == (448, 448, 0)
+        assert _rows(store) == record_rows
+        # the same file again through the bulk path adds nothing
+        [again] = import_paths(store, [dump])
+        assert (again.read, again.stored, again.duplicates) == (448, 0, 448)
+
+
+def test_bulk_path_quarantines_rejected_lines_with_their_numbers(
+    realdata: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lines = _real_lines(realdata)[:30]
+    lines[4] = "{broken"
+    lines[9] = json.dumps({"eventType": "run_started", "eventId": "evnt_X"})
+    dump = tmp_path / "events.jsonl.gz"
+    dump.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+    monkeypatch.setattr(jsonl, "BULK_MIN_BYTES", 0)
+    with Store(tmp_path / "bulk.duckdb") as store:
+        [summary] = import_paths(store, [dump])
+        assert (summary.stored, summary.quarantined, summary.status) == (28, 2, "partial")
+        rows = store.query("SELECT position, reason FROM quarantine ORDER BY position")[1]
+    assert [r[0] for r in rows] == ["line 10", "line 5"]
+    assert rows[0][1] == "missing runId" and rows[1][1].startswith("not JSON")
+
+
+def test_json_array_of_events(realdata: Path, tmp_path: Path) -> None:
+    events = [json.loads(x) for x in _real_lines(realdata)[:12]]
+    path = tmp_path / "events.json"
+    path.write_text(json.dumps(events))
+    with Store(tmp_path / "s.duckdb") as store:
+        [summary] = import_paths(store, [path])
+    assert (summary.source_kind, summary.stored) == ("jsonl", 12)
