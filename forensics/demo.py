@@ -6,6 +6,7 @@ every known corruption shape, in several source formats. See `forensics/samples/
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from forensics.importers.run import import_paths
@@ -16,14 +17,12 @@ SAMPLES_DIR = Path(__file__).resolve().parent / "samples"
 
 
 def sample_paths() -> list[Path]:
-    """Every importable sample (directories and files), in a stable order."""
-    if not SAMPLES_DIR.is_dir():
+    """Every sample file or directory the manifest names, in a stable order."""
+    manifest = SAMPLES_DIR / "manifest.json"
+    if not manifest.is_file():
         return []
-    return sorted(
-        p
-        for p in SAMPLES_DIR.iterdir()
-        if not p.name.startswith((".", "_")) and p.name != "README.md"
-    )
+    runs = json.loads(manifest.read_text(encoding="utf-8"))["runs"]
+    return sorted({SAMPLES_DIR / str(run["file"]) for run in runs})
 
 
 def build_demo_store(db: Path) -> tuple[Store, list[ImportSummary]]:

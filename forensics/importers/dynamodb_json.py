@@ -23,9 +23,11 @@ import orjson
 from forensics.importers.base import ImportOptions, RecordError
 from forensics.importers.files import first_json_char, iter_lines, open_binary, read_head
 from forensics.importers.mapping import (
+    DEFAULT_PRESET,
     Mapping,
     describe_key,
     deserialize_item,
+    infer_preset,
     item_to_record,
     resolve_mapping,
 )
@@ -52,14 +54,30 @@ class DynamoDbJsonImporter:
         return is_export_lines(head) or is_scan_output(head)
 
     def import_path(self, path: Path, session: ImportSession, options: ImportOptions) -> None:
-        mapping = resolve_mapping(options.preset, options.mapping)
         files = list(_export_files(path)) if path.is_dir() else [path]
+        preset = options.preset
+        if preset is None and files:
+            preset = infer_preset(_attribute_names(read_head(files[0], 65536)))
+            if preset != DEFAULT_PRESET:
+                session.note(
+                    f"attribute mapping preset {preset!r} chosen from the items' attribute"
+                    " names; pass --preset to choose another"
+                )
+        mapping = resolve_mapping(preset, options.mapping)
         for file in files:
             head = read_head(file)
             if is_export_lines(head):
                 _import_export(file, mapping, session, options)
             else:
                 _import_scan(file, mapping, session, options)
+
+
+_ATTRIBUTE = re.compile(rb'"([^"\\]+)"\s*:\s*\{\s*"(?:S|N|B|BOOL|NULL|M|L|SS|NS|BS)"\s*:')
+
+
+def _attribute_names(head: bytes) -> set[str]:
+    """Attribute names seen in the leading items (typed values), for choosing a preset."""
+    return {m.decode(errors="replace") for m in _ATTRIBUTE.findall(head)}
 
 
 def is_export_lines(head: bytes) -> bool:

@@ -164,6 +164,16 @@ PRESETS: Final[dict[str, Mapping]] = {
 }
 
 
+def infer_preset(attributes: set[str]) -> str:
+    """The preset whose attribute names the items use most (the default on a tie)."""
+
+    def score(name: str) -> int:
+        return sum(1 for attr in PRESETS[name].roles.values() if attr in attributes)
+
+    best = max(PRESETS, key=lambda name: (score(name), name == DEFAULT_PRESET))
+    return best if score(best) > score(DEFAULT_PRESET) else DEFAULT_PRESET
+
+
 def resolve_mapping(preset: str | None, overrides: dict[str, str] | None = None) -> Mapping:
     """The preset (default `aws-world-1371`) with `role=attribute` overrides applied.
 
