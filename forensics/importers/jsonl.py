@@ -18,7 +18,7 @@ import orjson
 from forensics.decode import PAYLOAD_FIELDS
 from forensics.importers.base import ImportOptions, RecordError
 from forensics.importers.files import first_json_char, iter_lines, open_binary
-from forensics.importers.normalize import event_from_dict
+from forensics.importers.normalize import EVENT_FIELDS, event_from_dict
 from forensics.importers.payloads import decode_pending
 from forensics.model import Provenance, QuarantineRecord
 from forensics.store import ImportSession
@@ -116,22 +116,9 @@ def _bulk_ok(path: Path) -> bool:
                 value = data[field]
                 if not (isinstance(value, dict) and value.get("__type") == "Uint8Array"):
                     return False
-            if set(event) - _BULK_FIELDS:
+            if set(event) - EVENT_FIELDS:
                 return False
     return True
-
-
-_BULK_FIELDS = {
-    "runId",
-    "eventId",
-    "eventType",
-    "correlationId",
-    "createdAt",
-    "occurredAt",
-    "specVersion",
-    "resumeId",
-    "eventData",
-}
 
 
 def _payload_field_sql() -> str:

@@ -22,17 +22,20 @@ from forensics.decode import (
 from forensics.importers.base import RecordError
 from forensics.model import EventRecord, Provenance
 
-_KNOWN = {
-    "runId",
-    "eventId",
-    "eventType",
-    "correlationId",
-    "createdAt",
-    "occurredAt",
-    "specVersion",
-    "resumeId",
-    "eventData",
-}
+# The fields of an SDK event object that have columns; anything else goes to `extra`.
+EVENT_FIELDS = frozenset(
+    {
+        "runId",
+        "eventId",
+        "eventType",
+        "correlationId",
+        "createdAt",
+        "occurredAt",
+        "specVersion",
+        "resumeId",
+        "eventData",
+    }
+)
 HYDRATED_MARKERS = ("🔒 Encrypted", "<data expired>")
 
 
@@ -137,7 +140,7 @@ def event_from_dict(
     meta, field, raw, decoded = split_payload(
         event_type, data or {}, spec, hydrated=hydrated, key=key
     )
-    extra = {k: v for k, v in d.items() if k not in _KNOWN} or None
+    extra = {k: v for k, v in d.items() if k not in EVENT_FIELDS} or None
     return EventRecord(
         run_id=_text(d, "runId", required=run_id is None) or str(run_id),
         event_id=str(_text(d, "eventId", required=True)),
