@@ -13,10 +13,11 @@ CLI derives sleeps from the wait events, and streams are not events.
 Detection and the API v1 importer: an API v1 page (`GET /v1/runs/{id}/events`) is the same
 `{data, cursor, hasMore}` envelope, but its payload fields hold bytes (a `Uint8Array`/`Buffer`
 wrapper, a base64 string of a prefixed payload, or a `RemoteRef`), whereas the CLI has already
-hydrated them. So `detect` claims a document only when no item of its first page carries such a
-binary or ref value (in `eventData` for events, at the top level for runs, steps and hooks);
-anything else is left to `api-v1` (priority 30, asked after this importer's 20). Either way
-`normalize.split_payload` decides per payload, so a mixed document still decodes correctly.
+hydrated them. So `detect` claims an events document only when no event of its first page
+carries its payload field (`PAYLOAD_FIELDS`) as such a binary or ref value; anything else is
+left to `api-v1` (priority 30, asked after this importer's 20). Run, step and hook listings are
+claimed either way (their binary fields are decoded on import). Whichever importer runs,
+`normalize.split_payload` decides per payload, so a mixed page still decodes correctly.
 """
 
 from __future__ import annotations
@@ -24,18 +25,25 @@ from __future__ import annotations
 import binascii
 import dataclasses
 import os
+import re
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 import orjson
 
-from forensics.decode import DecodeError, unwrap_binary
+from forensics.decode import PAYLOAD_FIELDS, DecodeError, unwrap_binary
 from forensics.importers.base import ImportOptions, RecordError
 from forensics.importers.files import first_json_char, open_binary, read_head
 from forensics.importers.normalize import event_from_dict
-from forensics.importers.world_local import hook_from_dict, run_from_dict, step_from_dict
-from forensics.model import EventRecord, Provenance, QuarantineRecord
+from forensics.importers.records import (
+    Payloads,
+    hook_from_dict,
+    run_from_dict,
+    step_from_dict,
+)
+from forensics.model import EntityRecord, EventRecord, Provenance, QuarantineRecord, RunRecord
 from forensics.store import ImportSession
 
 ANALYTICS_KEYS = ("entityId", "runCreatedAt", "workflowName", "deploymentId", "stepName")
@@ -43,6 +51,12 @@ PAYLOAD_PREFIXES = (b"devl", b"encr", b"encp", b"zstd", b"gzip")
 CAPTURE_FILES = ("runs.json", "hooks.json", "run.json", "events.json")
 MAX_PARSE = 64 << 20  # larger files are detected from their head only
 _RAW_LIMIT = 1 << 20
+
+# Bytes as API pages carry them: a binary wrapper, a ref, or base64 of a prefixed payload.
+_BYTES_HINT = re.compile(
+    rb'"__type"\s*:\s*"(Uint8Array|Buffer)"|"_type"\s*:\s*"RemoteRef"'
+    rb'|"(input|output|result|error|payload|metadata)"\s*:\s*"(ZGV2|ZW5j|enN0|Z3pp)'
+)
 
 Doc = tuple[str, list[Any]]  # (kind, items)
 T = TypeVar("T")
@@ -74,17 +88,13 @@ class InspectImporter:
         return doc is not None and doc[0] != "empty" and not any_binary(doc)
 
     def import_path(self, path: Path, session: ImportSession, options: ImportOptions) -> None:
-        if not path.is_dir():
-            _File(session, options, path.name).run(path, strict=True)
-            return
-        skipped: list[str] = []
-        for file in sorted(path.rglob("*.json")):
-            rel = file.relative_to(path).as_posix()
-            if not _File(session, options, rel).run(file, strict=False):
-                skipped.append(rel)
-        if skipped:
-            shown = ", ".join(skipped[:5]) + (", …" if len(skipped) > 5 else "")
-            session.note(f"skipped {len(skipped)} JSON files that are not inspect output: {shown}")
+        work = _Import(session, options)
+        if path.is_dir():
+            for file in sorted(path.rglob("*.json")):
+                work.document(file, file.relative_to(path).as_posix(), strict=False)
+        else:
+            work.document(path, path.name, strict=True)
+        work.finish()
 
 
 def _load(path: Path) -> Any:
@@ -93,13 +103,8 @@ def _load(path: Path) -> Any:
 
 
 def _head_looks_hydrated(head: bytes) -> bool:
-    """Detection for huge files: events or an envelope, and no binary wrapper in sight."""
-    return (
-        (b'"eventType"' in head or b'"hasMore"' in head)
-        and b'"__type"' not in head
-        and b'"RemoteRef"' not in head
-        and b'"Buffer"' not in head
-    )
+    """Detection for huge files: events or an envelope, and no bytes in sight."""
+    return (b'"eventType"' in head or b'"hasMore"' in head) and not _BYTES_HINT.search(head)
 
 
 def item_kind(item: Any) -> str | None:
@@ -134,7 +139,9 @@ def classify(doc: Any) -> Doc | None:
         if item_kind(doc) == "runs":
             return "run", [doc]
         return None
-    if isinstance(doc, list) and doc:
+    if isinstance(doc, list):
+        if not doc:
+            return "empty", []
         kind = item_kind(doc[0])
         return (kind, doc) if kind else None
     return None
@@ -158,12 +165,15 @@ def binaryish(value: Any) -> bool:
 
 
 def any_binary(doc: Doc) -> bool:
+    """True when an event of the page carries its payload field as bytes or a ref."""
     kind, items = doc
+    if kind != "events":
+        return False  # run, step and hook listings: binary fields are decoded on import
     for item in items:
-        if not isinstance(item, dict):
-            continue
-        fields = item.get("eventData") if kind == "events" else item
-        if isinstance(fields, dict) and any(binaryish(v) for v in fields.values()):
+        data = item.get("eventData") if isinstance(item, dict) else None
+        if isinstance(data, dict) and binaryish(
+            data.get(PAYLOAD_FIELDS.get(str(item.get("eventType"))))
+        ):
             return True
     return False
 
@@ -182,85 +192,114 @@ def is_analytics(item: dict[str, Any]) -> bool:
     return "eventData" not in item and any(k in item for k in ANALYTICS_KEYS)
 
 
-class _File:
-    """One inspect document feeding the session."""
+class _Import:
+    """One `import_path` call: documents in, records to the session, one note per finding."""
 
-    def __init__(self, session: ImportSession, options: ImportOptions, rel: str) -> None:
+    def __init__(self, session: ImportSession, options: ImportOptions) -> None:
         self.session = session
         self.key = options.key
+        self.payloads = Payloads(options.key)
         self.progress = options.progress
-        self.rel = rel
-        self.single = False
+        self.foreign: list[str] = []  # JSON files of a folder that are not inspect output
+        self.skipped: Counter[str] = Counter()  # sleeps/streams items, by kind
+        self.newest_first = 0
+        self.analytics = 0
+        self.partial: list[str] = []  # envelopes that say more pages follow
 
-    def run(self, path: Path, *, strict: bool) -> bool:
-        """Import `path`; False when it is not inspect output (quarantined when `strict`)."""
+    def document(self, path: Path, rel: str, *, strict: bool) -> None:
+        """Import one file; a file that is not inspect output is quarantined when `strict`."""
+        data = b""
         try:
-            doc = classify(_load(path))
+            with open_binary(path) as fh:
+                data = fh.read()
+            parsed = orjson.loads(data)
+            doc = classify(parsed)
+            if doc is None:
+                raise RecordError("not `workflow inspect --json` output")
         except (OSError, ValueError, EOFError) as exc:
             if strict:
-                self._quarantine(None, f"unreadable JSON: {exc}", None)
-            return False
-        if doc is None:
-            if strict:
-                self._quarantine(None, "not `workflow inspect --json` output", None)
-            return False
+                raw = data[:_RAW_LIMIT].decode("utf-8", "replace") or None
+                self.session.quarantine(QuarantineRecord(Provenance(rel), str(exc), raw))
+            else:
+                self.foreign.append(rel)
+            return
+        if isinstance(parsed, dict) and parsed.get("hasMore") is True:
+            self.partial.append(rel)
         kind, items = doc
-        self.single = kind == "run"
+        position: Callable[[int], str | None] = (lambda i: None) if kind == "run" else str
         if kind == "events":
-            self._events(items)
+            self._events(rel, items, position)
         elif kind in ("runs", "run"):
-            runs = self._each(items, lambda d, p: run_from_dict(d, p, self.key))
+            runs = self._each(rel, items, position, self._run)
             if runs:
                 self.session.add_runs(runs)
         elif kind in ("steps", "hooks"):
-            build = step_from_dict if kind == "steps" else hook_from_dict
-            entities = self._each(items, lambda d, p: build(d, p, self.key))
+            build = self._step if kind == "steps" else self._hook
+            entities = self._each(rel, items, position, build)
             if entities:
                 self.session.add_entities(entities)
         elif kind in ("sleeps", "streams"):
-            self.session.note(f"{self.rel}: {len(items)} {kind} not imported ({kind} listing)")
-        return True
+            self.skipped[kind] += len(items)
 
-    def _events(self, items: list[Any]) -> None:
-        analytics = 0
+    def _run(self, d: dict[str, Any], p: Provenance) -> RunRecord:
+        return run_from_dict(d, p, self.payloads)
 
-        def build(d: dict[str, Any], p: Provenance) -> EventRecord:
-            nonlocal analytics
-            if is_analytics(d):
-                analytics += 1
-                return analytics_event(d, p, self.key)
-            return event_from_dict(d, p, hydrated=True, key=self.key)
+    def _step(self, d: dict[str, Any], p: Provenance) -> EntityRecord:
+        return step_from_dict(d, p, self.payloads)
 
-        records = self._each(items, build)
+    def _hook(self, d: dict[str, Any], p: Provenance) -> EntityRecord:
+        return hook_from_dict(d, p, self.payloads)
+
+    def _event(self, d: dict[str, Any], p: Provenance) -> EventRecord:
+        if is_analytics(d):
+            self.analytics += 1
+            return analytics_event(d, p, self.key)
+        return event_from_dict(d, p, hydrated=True, key=self.key)
+
+    def _events(self, rel: str, items: list[Any], position: Callable[[int], str | None]) -> None:
+        records = self._each(rel, items, position, self._event)
         for record in records:
             self.session.add_event(record)
         if self.progress is not None and records:
             self.progress(len(records))
-        ids = [r.event_id for r in records]
-        if len(ids) > 1 and ids[0] > ids[-1]:
-            self.session.note(f"{self.rel}: events listed newest first (the CLI's default order)")
-        if analytics:
-            self.session.note(
-                f"{self.rel}: {analytics} analytics rows without eventData (no --withData):"
-                " payloads absent, runs inconclusive"
-            )
+        if len(records) > 1 and records[0].event_id > records[-1].event_id:
+            self.newest_first += 1
 
     def _each(
-        self, items: list[Any], build: Callable[[dict[str, Any], Provenance], T]
+        self,
+        rel: str,
+        items: list[Any],
+        position: Callable[[int], str | None],
+        build: Callable[[dict[str, Any], Provenance], T],
     ) -> list[T]:
         out: list[T] = []
         for index, item in enumerate(items):
-            position = None if self.single else str(index)
+            where = Provenance(rel, position(index))
             try:
                 if not isinstance(item, dict):
                     raise RecordError(f"expected an object, got {type(item).__name__}")
-                out.append(build(item, Provenance(self.rel, position)))
+                out.append(build(item, where))
             except ValueError as exc:
-                self._quarantine(position, str(exc), item)
+                raw = orjson.dumps(item, default=str).decode()[:_RAW_LIMIT]
+                self.session.quarantine(QuarantineRecord(where, str(exc), raw))
         return out
 
-    def _quarantine(self, position: str | None, reason: str, item: Any) -> None:
-        raw = None
-        if item is not None:
-            raw = orjson.dumps(item, default=str).decode()[:_RAW_LIMIT]
-        self.session.quarantine(QuarantineRecord(Provenance(self.rel, position), reason, raw))
+    def finish(self) -> None:
+        note = self.session.note
+        if self.partial:
+            note(
+                f"{', '.join(self.partial[:5])}: hasMore is true, later pages were not saved"
+                " (the listing is incomplete)"
+            )
+        if self.newest_first:
+            note(f"{self.newest_first} event listings are newest first (the CLI's default)")
+        if self.analytics:
+            note(
+                f"{self.analytics} analytics rows without eventData (inspect without"
+                " --withData): payloads absent, their runs are inconclusive"
+            )
+        for kind, count in sorted(self.skipped.items()):
+            note(f"{count} {kind} not imported (`inspect {kind}` listings)")
+        if self.foreign:
+            shown = ", ".join(self.foreign[:5]) + (", …" if len(self.foreign) > 5 else "")
+            note(f"skipped {len(self.foreign)} JSON files that are not inspect output: {shown}")

@@ -15,7 +15,9 @@ from typing import Any
 from forensics.decode import (
     PAYLOAD_FIELDS,
     DecodedPayload,
-    decode_legacy,
+    DecodeError,
+    decode_field,
+    decode_hydrated,
     decode_payload,
     unwrap_binary,
 )
@@ -96,16 +98,15 @@ def split_payload(
     if value is None and not hydrated and (spec_version or 1) >= 2:
         # CBOR `undefined` (decoded as None): JSON sources omit the key, so do the same.
         return meta, None, None, None
-    raw = unwrap_binary(value)
-    if raw is not None:
-        return meta, name, raw, decode_payload(raw, key)
     if isinstance(value, dict) and value.get("_type") == "RemoteRef":
         return meta, name, *_remote_ref(value, key)
     if hydrated or (isinstance(value, str) and value in HYDRATED_MARKERS):
-        return meta, name, None, DecodedPayload("hydrated", value, 0, None)
-    if spec_version is None or spec_version <= 1:
-        return meta, name, None, decode_legacy(value)
-    return meta, name, None, DecodedPayload("hydrated", value, 0, "plain value, not bytes")
+        return meta, name, None, decode_hydrated(value)
+    try:
+        raw = unwrap_binary(value)
+    except DecodeError:
+        raw = None  # a broken wrapper: decode_field reports it as format `invalid`
+    return meta, name, raw, decode_field(value, key)
 
 
 def _remote_ref(value: dict[str, Any], key: bytes | None) -> tuple[bytes | None, DecodedPayload]:

@@ -67,7 +67,7 @@ def import_paths(
         with store.begin_import(importer.name, str(path), _describe(options)) as session:
             importer.import_path(path, session, options)
             summary = session.finish()
-        if summary.read == 0 and summary.quarantined == 0 and summary.runs == 0:
+        if not (summary.read or summary.quarantined or summary.runs or summary.entities):
             raise InputError(
                 f"{path}: nothing importable found ({importer.name})",
                 hint="is this the right directory or file?",
