@@ -46,9 +46,15 @@ def cli(ctx: click.Context, db: Path) -> None:
 
 
 def _register() -> None:
-    from forensics.cli import commands_demo, commands_import, commands_store
+    from forensics.cli import (
+        commands_demo,
+        commands_dynamodb,
+        commands_import,
+        commands_store,
+    )
 
     commands_import.register(cli)
+    commands_dynamodb.register(cli)
     commands_store.register(cli)
     commands_demo.register(cli)
 

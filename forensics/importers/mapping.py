@@ -11,13 +11,20 @@ module also turns DynamoDB typed values into plain Python and a plain item into 
 from __future__ import annotations
 
 import re
+from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Final
 
 import orjson
 
-from forensics.decode import PAYLOAD_FIELDS, b64decode, decode_cbor, to_jsonable
+from forensics.decode import (
+    PAYLOAD_FIELDS,
+    b64decode,
+    decode_cbor,
+    decode_payload,
+    to_jsonable,
+)
 from forensics.decode.errors import DecodeError
 from forensics.errors import UsageError
 from forensics.importers.base import RecordError
@@ -304,7 +311,7 @@ def item_to_record(
         )
     except DecodeError as exc:
         raise RecordError(f"{mapping.roles['payload']}: {exc}") from None
-    extra = {k: to_jsonable(v) for k, v in item.items() if k not in claimed}
+    extra = {k: extra_value(v) for k, v in item.items() if k not in claimed}
     return EventRecord(
         run_id=run_id,
         event_id=event_id,
@@ -325,6 +332,28 @@ def item_to_record(
         payload_format=decoded.format if decoded else "absent",
         extra=extra or None,
     )
+
+
+def extra_value(value: object) -> object:
+    """An unmapped attribute as JSON; bytes keep their base64 and gain what they decode to.
+
+    A `B` attribute holding CBOR (as cbor-x writes) or prefixed payload bytes (`devl`, …)
+    gets `decoded` (and `format`) beside its `Uint8Array` marker; other bytes stay as they are.
+    """
+    safe = to_jsonable(value)
+    if not isinstance(value, bytes) or not value or not isinstance(safe, dict):
+        return safe
+    if value[0] in _CBOR_START:
+        with suppress(DecodeError):
+            inner = decode_cbor(value)
+            if not isinstance(inner, bytes):  # a cbor-x Uint8Array holds payload bytes
+                safe["decoded"], safe["format"] = to_jsonable(inner), "cbor"
+                return safe
+            value = inner
+    decoded = decode_payload(value)
+    if decoded.format not in ("unknown", "invalid"):
+        safe["decoded"], safe["format"] = decoded.value, decoded.format
+    return safe
 
 
 def describe_key(item: dict[str, object], mapping: Mapping) -> str:
