@@ -18,9 +18,7 @@ import time
 from pathlib import Path
 
 import orjson
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.synth import synth_events
+from synth import synth_events
 
 OUT = Path(__file__).resolve().parent / "out"
 BASELINE = (

@@ -22,6 +22,7 @@ PAYLOAD_FORMATS = (
     "ref",
     "legacy-json",
     "hydrated",
+    "json",
     "absent",
     "unknown",
     "invalid",
@@ -130,3 +131,38 @@ class ImportSummary:
     status: str
     error: str | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+SEVERITIES = ("error", "warning", "info")
+VERDICTS = ("ok", "anomalous", "inconclusive")
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One anomaly in one run, as the analysis reports it and the `findings` table keeps it.
+
+    `event_ids` is the minimal witness in log order; `fatal_in` names the eras (E0-E3) whose
+    replay fails on it and `replay_message` what the first of them would have reported;
+    `evidence` holds the facts the detector used; `explanation` is rendered from them.
+    """
+
+    finding_id: str
+    code: str
+    severity: str
+    run_id: str
+    correlation_id: str | None
+    event_ids: tuple[str, ...]
+    fatal_in: tuple[str, ...]
+    replay_message: str | None
+    evidence: dict[str, JsonValue]
+    explanation: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RunVerdict:
+    """A run's overall verdict from one analysis, with the fingerprint of what was analysed."""
+
+    run_id: str
+    verdict: str
+    reason: str | None
+    fingerprint: str

@@ -16,7 +16,11 @@ MANIFEST = json.loads((SAMPLES_DIR / "manifest.json").read_text())
 
 
 def test_sample_paths_are_what_the_manifest_names() -> None:
-    assert sorted(p.name for p in sample_paths()) == sorted({r["file"] for r in MANIFEST["runs"]})
+    names = {r["file"] for r in MANIFEST["runs"]} | {
+        r["traces"] for r in MANIFEST["runs"] if r.get("traces")
+    }
+    assert sorted(p.name for p in sample_paths()) == sorted(names)
+    assert {p.name for p in sample_paths(traces=False)} == {r["file"] for r in MANIFEST["runs"]}
 
 
 def test_demo_imports_every_sample_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -47,16 +47,24 @@ def cli(ctx: click.Context, db: Path) -> None:
 
 def _register() -> None:
     from forensics.cli import (
+        commands_analysis,
         commands_demo,
         commands_dynamodb,
         commands_import,
+        commands_replay,
+        commands_report,
         commands_store,
+        commands_tui,
     )
 
     commands_import.register(cli)
     commands_dynamodb.register(cli)
     commands_store.register(cli)
     commands_demo.register(cli)
+    commands_analysis.register(cli)
+    commands_tui.register(cli)
+    commands_report.register(cli)
+    commands_replay.register(cli)
 
 
 _register()

@@ -5,9 +5,9 @@ world-postgres stores each event's ``eventData`` as CBOR written by the JavaScri
 string, ``Date`` is tag 1 (epoch seconds) and ``undefined`` is simple value 23. This module
 maps those onto plain Python: tag 64 → ``bytes``, tag 1 → an aware UTC ``datetime``,
 ``undefined`` → dropped from maps (as JSON drops it) and ``None`` in arrays, any other tag
-cbor2 does not understand → ``{"__cbor_tag": n, "value": ...}``. Malformed input, including trailing bytes after the
-first item, raises `DecodeError`. Works with cbor2 5.x and 6.x (their tag-hook signatures
-differ).
+cbor2 does not understand → ``{"__cbor_tag": n, "value": ...}``. Malformed input, including
+trailing bytes after the first item, raises `DecodeError`. Works with cbor2 5.x and 6.x
+(their tag-hook signatures differ).
 """
 
 from __future__ import annotations
@@ -69,7 +69,8 @@ def _replace_undefined(value: object) -> object:
 
     That is what ``JSON.stringify`` does, so an event decoded from CBOR (world-postgres,
     DynamoDB) equals the same event read from JSON (world-local, API pages). In place,
-    without recursion; `seen` guards against the cycles that CBOR shared references (tags 28/29) can build.
+    without recursion; `seen` guards against the cycles that CBOR shared references
+    (tags 28/29) can build.
     """
     if value is cbor_undefined:
         return None

@@ -23,7 +23,7 @@ import shutil
 from pathlib import Path
 from typing import Any, Final
 
-from forensics.samples import _hosted, _local, _postgres
+from forensics.samples import _hosted, _local, _postgres, build_incident
 from forensics.samples._formats import pretty
 from forensics.samples._kit import Sample
 from forensics.samples._local_dir import story_files
@@ -43,7 +43,7 @@ POSTGRES: Final = "world-postgres-events.jsonl.gz"
 API_V1: Final = "hosted-api-v1-events.json"
 DYNAMODB: Final = "dynamodb-incident-scan.json"
 MANIFEST: Final = "manifest.json"
-OUTPUTS: Final = (WORLD_LOCAL, POSTGRES, API_V1, DYNAMODB, MANIFEST)
+OUTPUTS: Final = (WORLD_LOCAL, POSTGRES, API_V1, DYNAMODB, MANIFEST, *build_incident.OUTPUTS)
 API_PAGE_LIMIT: Final = 12
 
 Files = dict[str, bytes]
@@ -80,6 +80,8 @@ def outputs() -> Files:
     scan = dynamodb_scan(s.story for s in dynamo)
     files[DYNAMODB] = json.dumps(scan, indent=4).encode() + b"\n"
     manifest += [_entry(sample, DYNAMODB, "dynamodb-json") for sample in dynamo]
+
+    build_incident.extend(files, manifest)
 
     document = {
         "generated_by": "python -m forensics.samples.build",

@@ -9,7 +9,7 @@ rerun adds exactly what is missing. Readers use `Store.query` or a `cursor()` of
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -17,6 +17,7 @@ from typing import Any
 
 import duckdb
 import orjson
+import pyarrow as pa
 
 from forensics.errors import StoreError
 from forensics.model import EntityRecord, EventRecord, ImportSummary, QuarantineRecord, RunRecord
@@ -138,6 +139,13 @@ class Store:
             return [], []
         return [d[0] for d in cur.description], cur.fetchall()
 
+    def marks(self, source: str, scope: str) -> dict[str, str]:
+        """The high-water marks an incremental importer saved for `source` (item -> mark)."""
+        rows = self.con.execute(
+            "SELECT item, mark FROM import_marks WHERE source = ? AND scope = ?", [source, scope]
+        ).fetchall()
+        return {str(r[0]): str(r[1]) for r in rows}
+
     # -- writing ---------------------------------------------------------------------------
 
     def begin_import(
@@ -218,6 +226,41 @@ class ImportSession:
             self.read += ingest.insert_relation(
                 self.con, self.import_id, self.source_kind, f"({relation_sql})"
             )
+
+        self._transaction(work)
+
+    def add_arrow(self, table: pa.Table) -> None:
+        """Bulk path: insert staging rows from an Arrow table with `STAGING_SCHEMA`'s columns."""
+        self.flush()
+
+        def work() -> None:
+            self.con.register("_staging_arrow", table)
+            try:
+                self.read += ingest.insert_relation(
+                    self.con, self.import_id, self.source_kind, "_staging_arrow"
+                )
+            finally:
+                self.con.unregister("_staging_arrow")
+
+        self._transaction(work)
+
+    def save_marks(self, source: str, scope: str, marks: Mapping[str, str]) -> None:
+        """Upsert high-water marks of `source`; call after `finish` (see `import_marks`)."""
+        if not marks:
+            return
+        table = pa.table({"item": list(marks), "mark": list(marks.values())})
+
+        def work() -> None:
+            self.con.register("_marks_batch", table)
+            try:
+                run(
+                    self.con,
+                    "INSERT OR REPLACE INTO import_marks"
+                    " SELECT ?, ?, item, mark, ? FROM _marks_batch",
+                    [source, scope, self.import_id],
+                )
+            finally:
+                self.con.unregister("_marks_batch")
 
         self._transaction(work)
 

@@ -74,9 +74,9 @@ def _ulid_ms_sql(body: str) -> str:
 
 
 _ID_BODY = "right(event_id, 26)"
-SCHEME_SQL = f"""CASE
-    WHEN regexp_full_match(event_id, '([a-z]+_)?[0-9]{{26}}') THEN 'slot'
-    WHEN regexp_full_match(event_id, '([a-z]+_)?[0-7][0-9A-HJKMNP-TV-Z]{{25}}') THEN 'ulid'
+SCHEME_SQL = """CASE
+    WHEN regexp_full_match(event_id, '([a-z]+_)?[0-9]{26}') THEN 'slot'
+    WHEN regexp_full_match(event_id, '([a-z]+_)?[0-7][0-9A-HJKMNP-TV-Z]{25}') THEN 'ulid'
     ELSE 'unknown' END"""
 SLOT_SQL = f"""CASE WHEN regexp_full_match(event_id, '([a-z]+_)?[0-9]{{26}}')
     THEN CAST({_ID_BODY} AS BIGINT) END"""
@@ -90,7 +90,8 @@ def envelope_sql(alias: str, event_data: str) -> str:
     coalesce(CAST(epoch_ms({alias}.created_at) AS VARCHAR), ''),
     coalesce(CAST(epoch_ms({alias}.occurred_at) AS VARCHAR), ''),
     coalesce(CAST({alias}.spec_version AS VARCHAR), ''), coalesce({alias}.resume_id, ''),
-    coalesce(CAST({event_data} AS VARCHAR), ''), CAST(coalesce({alias}.staged, false) AS VARCHAR))"""
+    coalesce(CAST({event_data} AS VARCHAR), ''),
+    CAST(coalesce({alias}.staged, false) AS VARCHAR))"""
 
 
 # A copy that adds what the writer knew (write time, fence) is kept beside a plain copy:
@@ -250,8 +251,56 @@ def events_to_arrow(records: Sequence[EventRecord]) -> pa.Table:
     return pa.Table.from_pydict(cols, schema=STAGING_SCHEMA)
 
 
+_RUN_SCHEMA = pa.schema(
+    [
+        ("run_id", pa.string()),
+        ("import_id", pa.int32()),
+        ("source_location", pa.string()),
+        ("workflow_name", pa.string()),
+        ("status", pa.string()),
+        ("deployment_id", pa.string()),
+        ("spec_version", pa.int32()),
+        ("created_at", _TS),
+        ("started_at", _TS),
+        ("completed_at", _TS),
+        ("error_code", pa.string()),
+        ("error", pa.string()),
+        ("extra", pa.string()),
+    ]
+)
+_ENTITY_SCHEMA = pa.schema(
+    [
+        ("import_id", pa.int32()),
+        ("source_location", pa.string()),
+        ("run_id", pa.string()),
+        ("entity_id", pa.string()),
+        ("kind", pa.string()),
+        ("name", pa.string()),
+        ("token", pa.string()),
+        ("status", pa.string()),
+        ("attempt", pa.int32()),
+        ("created_at", _TS),
+        ("started_at", _TS),
+        ("completed_at", _TS),
+        ("resume_at", _TS),
+        ("spec_version", pa.int32()),
+        ("extra", pa.string()),
+    ]
+)
+
+
+def _batch(rows: list[tuple[Any, ...]], schema: pa.Schema) -> pa.Table:
+    """Rows as an Arrow table (one insert per batch: executemany is a statement per row)."""
+    columns = list(zip(*rows, strict=True))
+    return pa.Table.from_arrays(
+        [pa.array(c, f.type) for c, f in zip(columns, schema, strict=True)], schema=schema
+    )
+
+
 def write_runs(con: duckdb.DuckDBPyConnection, import_id: int, runs: Sequence[RunRecord]) -> int:
-    """Upsert run records: a newer import's record replaces the older one of the same run."""
+    """Upsert run records: a newer import's record replaces the older one of the same run
+    (and within one batch the last record of a run wins)."""
+    latest = {r.run_id: r for r in runs}
     rows = [
         (
             r.run_id,
@@ -268,13 +317,19 @@ def write_runs(con: duckdb.DuckDBPyConnection, import_id: int, runs: Sequence[Ru
             _json(r.error),
             _json(r.extra),
         )
-        for r in runs
+        for r in latest.values()
     ]
     if rows:
-        con.executemany(
-            "INSERT OR REPLACE INTO run_records VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows
-        )
-    return len(rows)
+        con.register("_runs_batch", _batch(rows, _RUN_SCHEMA))
+        try:
+            run(
+                con,
+                "INSERT OR REPLACE INTO run_records SELECT * EXCLUDE (error, extra),"
+                " CAST(error AS JSON), CAST(extra AS JSON) FROM _runs_batch",
+            )
+        finally:
+            con.unregister("_runs_batch")
+    return len(runs)
 
 
 def write_entities(
@@ -303,11 +358,22 @@ def write_entities(
     ]
     if not rows:
         return 0
-    con.executemany(
-        "DELETE FROM entities WHERE run_id = ? AND entity_id = ? AND source_location = ?",
-        [(r[2], r[3], r[1]) for r in rows],
-    )
-    con.executemany("INSERT INTO entities VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+    con.register("_entities_batch", _batch(rows, _ENTITY_SCHEMA))
+    try:
+        run(
+            con,
+            "DELETE FROM entities USING (SELECT DISTINCT run_id, entity_id, source_location"
+            " FROM _entities_batch) b WHERE entities.run_id = b.run_id"
+            " AND entities.entity_id = b.entity_id"
+            " AND entities.source_location = b.source_location",
+        )
+        run(
+            con,
+            "INSERT INTO entities SELECT * EXCLUDE (extra), CAST(extra AS JSON)"
+            " FROM _entities_batch",
+        )
+    finally:
+        con.unregister("_entities_batch")
     return len(rows)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from forensics.store.ingest import ID_TIME_SQL, SCHEME_SQL, SLOT_SQL
+from forensics.store.trace_schema import TRACE_TABLES_SQL
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,52 @@ CREATE TABLE quarantine (
 );
 """
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, "base tables", _BASE),)
+# Per-source high-water marks of incremental importers (PostgreSQL: the highest event id
+# imported per run). Written only after an import finished, so a mark never runs ahead of
+# the events the store holds; an interrupted import leaves the old marks and a rerun
+# re-reads from there (repeated copies are dropped as usual).
+_IMPORT_MARKS = """
+CREATE TABLE import_marks (
+    source VARCHAR NOT NULL,
+    scope VARCHAR NOT NULL,
+    item VARCHAR NOT NULL,
+    mark VARCHAR NOT NULL,
+    import_id INTEGER NOT NULL,
+    PRIMARY KEY (source, scope, item)
+);
+"""
+
+# What `forensics check` found: one row per finding, and per analysed run its verdict and the
+# fingerprint of the rows it was computed from, so a later check recomputes only stale runs.
+_FINDINGS = """
+CREATE TABLE findings (
+    finding_id VARCHAR NOT NULL,
+    run_id VARCHAR NOT NULL,
+    code VARCHAR NOT NULL,
+    severity VARCHAR NOT NULL,
+    correlation_id VARCHAR,
+    event_ids VARCHAR[] NOT NULL,
+    fatal_in VARCHAR[] NOT NULL,
+    replay_message VARCHAR,
+    evidence JSON,
+    explanation VARCHAR,
+    found_at TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE run_verdicts (
+    run_id VARCHAR NOT NULL,
+    verdict VARCHAR NOT NULL,
+    reason VARCHAR,
+    fingerprint VARCHAR NOT NULL,
+    checked_at TIMESTAMPTZ NOT NULL
+);
+"""
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "base tables", _BASE),
+    Migration(2, "import marks (incremental imports)", _IMPORT_MARKS),
+    Migration(3, "findings and run verdicts", _FINDINGS),
+    Migration(4, "replay traces (WF_TRACE)", TRACE_TABLES_SQL),
+)
 
 # One copy per (run, event id) in log order: a copy that knows its write time and fence wins,
 # then the earliest import; staged events are not part of the log. `log_position` is the

@@ -1,0 +1,150 @@
+"""The fleet pass: cheap aggregates over every event, then exact work on the suspects only.
+
+Sorting millions of events per detector would cost a window pass each, so `check` sieves.
+`facts` is one aggregate per run (exact run-level facts, correlation-id ranges, and the
+fingerprint that tells which runs are stale). `stage` then runs one hash aggregate per
+(run, entity) with numeric states only (`_fx_ent`), one per (run, commit-time bucket) for
+order inversions (`_fx_buckets`), picks the suspect runs and entities, and copies their
+events, one copy per event id as `run_log` keeps them, into `_fx_ev`, where the detectors
+use exact ids and window functions on few rows. Every sieve test over-approximates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Final
+
+import duckdb
+
+from forensics.analysis.sieve import (
+    BUCKETS_SQL,
+    ENTITY_STATS_SQL,
+    FACTS_SQL,
+    GKEY,
+    SUSPECT_ENTITIES_SQL,
+    SUSPECT_RUNS_SQL,
+)
+
+ENGINE_VERSION: Final = 1
+"""Bumped whenever a detector changes what it reports, so stored results become stale."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Thresholds of the timing detectors; part of every run's fingerprint."""
+
+    inversion_tolerance_ms: int = 1000
+    race_window_ms: int = 50
+
+    def key(self) -> str:
+        return f"v{ENGINE_VERSION};inv={self.inversion_tolerance_ms};race={self.race_window_ms}"
+
+
+@dataclass(frozen=True)
+class Scan:
+    """A cursor holding this check's temp tables (`_fx_*`) and the settings in force."""
+
+    con: duckdb.DuckDBPyConnection
+    settings: Settings
+
+    def rows(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+        cur = self.con.execute(sql, params) if params else self.con.execute(sql)
+        names = [d[0] for d in cur.description or ()]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+# A bound list of runs; DuckDB folds it into a constant filter that skips other row groups.
+_IN_RUNS: Final = "run_id IN (SELECT unnest($runs::VARCHAR[]))"
+
+# One copy per (run, event id), preferring the copy `run_log` prefers.
+_EVENTS: Final = """
+CREATE OR REPLACE TEMP TABLE _fx_ev AS
+SELECT run_id, event_id, event_type, correlation_id, created_at,
+    coalesce(write_time, created_at) AS commit_at, spec_version, event_data, payload_decoded,
+    fence_state_updated_at
+FROM (
+    SELECT e.*, row_number() OVER (
+        PARTITION BY e.run_id, e.event_id
+        ORDER BY e.fence_last_event_id IS NULL, e.write_time IS NULL, e.import_id,
+                 e.source_location, e.source_position) AS copy_no
+    FROM events e
+    WHERE NOT e.staged AND e.run_id IN (SELECT unnest($runs::VARCHAR[])) AND (
+        e.run_id IN (SELECT run_id FROM _fx_suspect_runs)
+        OR EXISTS (SELECT 1 FROM _fx_suspect_ent s
+                   WHERE s.run_id = e.run_id AND s.cid = e.correlation_id))
+) c
+WHERE copy_no = 1
+"""
+
+_SUSPECT_CIDS: Final = f"""
+CREATE OR REPLACE TEMP TABLE _fx_suspect_ent AS
+SELECT DISTINCT e.run_id, e.correlation_id AS cid
+FROM (
+    SELECT run_id, correlation_id, {GKEY} AS gkey
+    FROM events
+    WHERE NOT staged AND correlation_id IS NOT NULL AND {_IN_RUNS}
+) e
+SEMI JOIN _fx_suspect_groups g ON g.run_id = e.run_id AND g.gkey = e.gkey
+"""
+
+
+def facts(con: duckdb.DuckDBPyConnection, settings: Settings, run_ids: list[str] | None) -> None:
+    """`_fx_facts`: one row per run (every run, or `run_ids`) with its exact run-level facts."""
+    where = "" if run_ids is None else "WHERE run_id IN (SELECT unnest($runs::VARCHAR[]))"
+    sql = FACTS_SQL.replace("{where}", where)
+    params: dict[str, Any] = {"settings": settings.key()}
+    if run_ids is not None:
+        params["runs"] = run_ids
+    con.execute(sql, params)
+
+
+def stage(
+    con: duckdb.DuckDBPyConnection,
+    run_ids: list[str],
+    settings: Settings,
+    *,
+    every: bool = False,
+) -> Scan:
+    """Sieve the runs `run_ids` (all in `_fx_facts`) and copy the suspects' events to `_fx_ev`.
+
+    `every` says the runs are all the store holds, so no filter is needed; otherwise they are
+    passed as a bound list that DuckDB folds into a constant filter, and reading a few runs
+    of a large store skips the row groups of all others.
+    """
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _fx_scope AS SELECT unnest(?::VARCHAR[]) AS run_id",
+        [run_ids],
+    )
+    scope = "" if every else f"AND {_IN_RUNS}"
+    params = None if every else {"runs": run_ids}
+    width = str(max(1, int(settings.inversion_tolerance_ms)))
+    con.execute(ENTITY_STATS_SQL.replace("{scope}", scope).replace("{width}", width), params)
+    con.execute(BUCKETS_SQL.replace("{scope}", scope).replace("{width}", width), params)
+    con.execute(SUSPECT_RUNS_SQL)
+    con.execute(SUSPECT_ENTITIES_SQL)
+    grouped = [
+        r[0] for r in con.execute("SELECT DISTINCT run_id FROM _fx_suspect_groups").fetchall()
+    ]
+    con.execute(_SUSPECT_CIDS, {"runs": grouped})
+    suspects = [
+        r[0]
+        for r in con.execute(
+            "SELECT run_id FROM _fx_suspect_runs UNION SELECT run_id FROM _fx_suspect_ent"
+        ).fetchall()
+    ]
+    con.execute(_EVENTS, {"runs": suspects})
+    return Scan(con, settings)
+
+
+def drop(con: duckdb.DuckDBPyConnection) -> None:
+    for table in (
+        "_fx_scope",
+        "_fx_facts",
+        "_fx_ent",
+        "_fx_buckets",
+        "_fx_suspect_runs",
+        "_fx_suspect_groups",
+        "_fx_suspect_ent",
+        "_fx_ev",
+    ):
+        con.execute(f"DROP TABLE IF EXISTS {table}")

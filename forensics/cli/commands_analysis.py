@@ -1,0 +1,195 @@
+"""`forensics check`, `explain` and `ids`: findings, their explanations, correlation ids."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+import orjson
+
+from forensics.analysis.catalogue import all_codes
+from forensics.analysis.engine import CheckResult, check, explain_run, resolve_run
+from forensics.analysis.idsreport import ids_report, ids_rows
+from forensics.analysis.scan import Settings
+from forensics.cli import Context
+from forensics.cli.options import format_option
+from forensics.cli.render import emit
+from forensics.errors import EXIT_ANOMALIES, EXIT_OK, StoreError, UsageError
+from forensics.model import Finding
+from forensics.store import Store
+
+TABLE_COLUMNS = ("severity", "code", "run_id", "correlation_id", "event_ids", "fatal_in", "id")
+CSV_COLUMNS = ("id", "code", "severity", "run_id", "correlation_id", "event_ids", "fatal_in",
+               "replay_message", "explanation")  # fmt: skip
+
+
+def finding_dict(f: Finding) -> dict[str, Any]:
+    """The JSON shape of a finding."""
+    return {
+        "id": f.finding_id,
+        "code": f.code,
+        "severity": f.severity,
+        "run_id": f.run_id,
+        "correlation_id": f.correlation_id,
+        "event_ids": list(f.event_ids),
+        "fatal_in": list(f.fatal_in),
+        "replay_message": f.replay_message,
+        "evidence": f.evidence,
+        "explanation": f.explanation,
+    }
+
+
+def _dump(data: Any) -> None:
+    sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2, default=str).decode() + "\n")
+
+
+def _codes(codes: tuple[str, ...]) -> list[str] | None:
+    known = all_codes()
+    unknown = [c for c in codes if c not in known]
+    if unknown:
+        raise UsageError(
+            f"unknown detector code {', '.join(unknown)}", hint="known codes: " + ", ".join(known)
+        )
+    return list(codes) or None
+
+
+def _summary(result: CheckResult) -> str:
+    counts = {v: sum(1 for r in result.runs if r.verdict == v)
+              for v in ("ok", "anomalous", "inconclusive")}  # fmt: skip
+    return (
+        f"forensics: {len(result.runs)} runs ({result.analysed} analysed now): "
+        f"{counts['ok']} ok, {counts['anomalous']} anomalous,"
+        f" {counts['inconclusive']} inconclusive; {len(result.findings)} findings"
+    )
+
+
+def _emit_check(result: CheckResult, fmt: str) -> None:
+    if fmt == "json":
+        runs = [{"run_id": r.run_id, "verdict": r.verdict} for r in result.runs]
+        _dump({"runs": runs, "findings": [finding_dict(f) for f in result.findings]})
+        return
+    rows = [
+        finding_dict(f) | {"event_ids": " ".join(f.event_ids), "fatal_in": " ".join(f.fatal_in)}
+        for f in result.findings
+    ]
+    columns = CSV_COLUMNS if fmt == "csv" else TABLE_COLUMNS
+    table = [tuple(r[c] for c in columns) for r in rows]
+    emit(columns, table, fmt, title="Findings", max_width=100)
+
+
+def _open(obj: Context) -> Store:
+    """The store, writable (results are stored), but never created by a check."""
+    if not obj.db.exists():
+        raise StoreError(
+            f"no store at {obj.db}",
+            hint="import something first (`forensics import json PATH`) or pass --db",
+        )
+    return Store(obj.db)
+
+
+def _settings_options(func: Any) -> Any:
+    func = click.option(
+        "--inversion-tolerance-ms", "tolerance", type=click.IntRange(0),
+        default=Settings().inversion_tolerance_ms, show_default=True,
+        help="mint-commit-inversion: ignore order disagreements up to this many ms.",
+    )(func)  # fmt: skip
+    return click.option(
+        "--race-window-ms", "window", type=click.IntRange(0),
+        default=Settings().race_window_ms, show_default=True,
+        help="race-window: resolutions at most this many ms apart count as a race.",
+    )(func)  # fmt: skip
+
+
+@click.command("check")
+@click.argument("runs", nargs=-1)
+@click.option("--code", "codes", multiple=True, metavar="CODE",
+              help="Only findings with this detector code (repeatable).")  # fmt: skip
+@click.option("--since", type=click.DateTime(),
+              help="Only runs with events at or after this time (UTC).")  # fmt: skip
+@_settings_options
+@format_option
+@click.pass_obj
+def check_cmd(obj: Context, runs: tuple[str, ...], codes: tuple[str, ...],
+              since: datetime | None, tolerance: int, window: int, fmt: str) -> int:  # fmt: skip
+    """Find corruption in every run (or RUNS): findings, verdicts, exit 1 on anomalies.
+
+    Only runs whose events changed since the last check are analysed again; results are
+    kept in the store's `findings` and `run_verdicts` tables. Exit code 1 when a finding of
+    severity warning or error is shown.
+    """
+    selected = _codes(codes)
+    moment = None if since is None else since.replace(tzinfo=since.tzinfo or UTC)
+    settings = Settings(inversion_tolerance_ms=tolerance, race_window_ms=window)
+    with _open(obj) as store:
+        run_ids = [resolve_run(store, r) for r in runs] or None
+        result = check(store, run_ids=run_ids, codes=selected, since=moment, settings=settings)
+    _emit_check(result, fmt)
+    click.echo(_summary(result), err=True)
+    return EXIT_ANOMALIES if result.anomalous else EXIT_OK
+
+
+@click.command("explain")
+@click.argument("run")
+@_settings_options
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="text for people, json for scripts.")  # fmt: skip
+@click.pass_obj
+def explain_cmd(obj: Context, run: str, tolerance: int, window: int, fmt: str) -> int:
+    """Each finding of RUN with its witness events, replay message and explanation."""
+    settings = Settings(inversion_tolerance_ms=tolerance, race_window_ms=window)
+    with _open(obj) as store:
+        result = explain_run(store, resolve_run(store, run), settings)
+    if fmt == "json":
+        verdict = result.runs[0] if result.runs else None
+        _dump({"run_id": verdict.run_id if verdict else run,
+               "verdict": verdict.verdict if verdict else None,
+               "reason": verdict.reason if verdict else None,
+               "findings": [finding_dict(f) for f in result.findings]})  # fmt: skip
+    else:
+        click.echo(render_explanation(result))
+    return EXIT_ANOMALIES if result.anomalous else EXIT_OK
+
+
+@click.command("ids")
+@click.argument("run")
+@format_option
+@click.pass_obj
+def ids_cmd(obj: Context, run: str, fmt: str) -> None:
+    """Correlation ids of RUN: kind, ordinal, whether the seed predicts them, hook tokens."""
+    with Store(obj.db, read_only=True) as store:
+        report = ids_report(store, resolve_run(store, run))
+    columns, rows, summary = ids_rows(report)
+    if fmt == "json":
+        _dump({**summary, "ids": [dict(zip(columns, r, strict=True)) for r in rows]})
+        return
+    title = (
+        f"{summary['run_id']}: scheme {summary['scheme']}, startedAt {summary['started_at']}"
+        f" ({summary['started_at_source']}), seed {summary['seed_status']}"
+    )
+    emit(columns, rows, fmt, title=title)
+
+
+def register(cli: click.Group) -> None:
+    for command in (check_cmd, explain_cmd, ids_cmd):
+        cli.add_command(command)
+
+
+def render_explanation(result: CheckResult) -> str:
+    """The text `explain` prints: verdict, then each finding with its witness events."""
+    lines = [f"{v.run_id}: {v.verdict}" + (f" ({v.reason})" if v.reason else "")
+             for v in result.runs]  # fmt: skip
+    if not result.findings:
+        lines.append("no findings")
+    for f in result.findings:
+        head = f"[{f.severity}] {f.code}  {f.finding_id}"
+        lines += ["", head + (f"  {f.correlation_id}" if f.correlation_id else "")]
+        lines.append("  fatal in: " + (" ".join(f.fatal_in) or "no era"))
+        if f.replay_message:
+            lines.append(f"  replay: {f.replay_message}")
+        for e in f.evidence.get("events", []):
+            where = f"#{e.get('position')}  {e['event_id']}  {e.get('event_type')}"
+            lines.append(f"    {where}  {e.get('created_at') or ''}")
+        lines.append("  " + f.explanation)
+    return "\n".join(lines)

@@ -1,0 +1,57 @@
+"""`forensics open [RUN]`: the terminal UI on the store, optionally straight into one run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from forensics.cli import Context
+from forensics.errors import UsageError
+from forensics.store import Store
+
+
+def open_tui(db: Path, run: str | None, *, check_first: bool = False) -> None:
+    """Show the TUI on the store (read-only) until the user quits.
+
+    With `check_first`, bring the stored findings up to date first (that needs the store
+    for writing, briefly); the TUI itself only reads, so `forensics sql` and other viewers
+    can read the store while it is open.
+    """
+    try:
+        from forensics.tui import run_tui
+    except ImportError as exc:
+        raise UsageError(
+            f"the terminal UI needs Textual ({exc.name or exc} is missing)",
+            hint="pip install 'forensics[tui]'",
+        ) from exc
+    from forensics.browse import resolve_run_id
+
+    if check_first:
+        from forensics.analysis.engine import check
+
+        with Store(db) as store:
+            check(store)
+    with Store(db, read_only=True) as store:
+        run_id = resolve_run_id(store, run) if run else None
+        run_tui(store, run_id)
+
+
+def register(cli: click.Group) -> None:
+    @cli.command("open")
+    @click.argument("run", required=False)
+    @click.option(
+        "--check",
+        "check_first",
+        is_flag=True,
+        help="Bring verdicts and findings up to date first (what `forensics check` does).",
+    )
+    @click.pass_obj
+    def open_(obj: Context, run: str | None, check_first: bool) -> None:
+        """Browse the store in a terminal UI: runs, events, findings, replays, fences, SQL.
+
+        RUN opens one run straight away (a full id, or a unique start or end of one).
+        Findings are the ones `forensics check` stored; --check updates them first.
+        Keys: ? help, : command, / filter, Enter open, Esc or q back, Ctrl+Q quit.
+        """
+        open_tui(obj.db, run, check_first=check_first)

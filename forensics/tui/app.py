@@ -1,0 +1,164 @@
+"""The Textual app: wires the screens together and owns the global keys and the store.
+
+Screens do their own work; the app only opens them (`open_run`, `open_sql`, …), runs the
+`:` command line, shows `?` help for whatever screen is on top and turns any error into a
+modal. It holds the open store and hands every worker a cursor of its own.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import duckdb
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.worker import Worker, WorkerState
+
+from forensics.errors import ForensicsError, UsageError
+from forensics.store import Store
+from forensics.tui.commands import Command, parse_command
+from forensics.tui.screens.command import CommandScreen
+from forensics.tui.screens.error import ErrorScreen
+from forensics.tui.screens.help import HelpScreen, key_help
+
+
+class ForensicsApp(App[None]):
+    """`forensics open`: the runs list, then one run's views, replays, diff, fences, SQL."""
+
+    TITLE = "forensics"
+    CSS_PATH = "app.tcss"
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("question_mark,f1", "help", "Help"),
+        Binding("colon", "command", "Command"),
+        Binding("S", "sql", "SQL"),
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
+    ]
+
+    def __init__(self, store: Store, run_id: str | None = None) -> None:
+        super().__init__()
+        self.store = store
+        self.start_run = run_id
+        self.sub_title = store.path.name
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A cursor of its own for one worker (DuckDB connections are not shared by threads)."""
+        cur = self.store.cursor()
+        cur.execute("SET TimeZone = 'UTC'")
+        return cur
+
+    def on_mount(self) -> None:
+        from forensics.tui.screens.runs import RunsScreen
+
+        self.push_screen(RunsScreen())
+        if self.start_run:
+            self.open_run(self.start_run)
+
+    # -- opening screens ------------------------------------------------------------------
+
+    def open_run(self, run_id: str, view: str = "events") -> None:
+        from forensics.tui.screens.run import RunScreen
+
+        self.push_screen(RunScreen(run_id, view=view))
+
+    def open_sql(self, text: str | None = None, *, run_id: str | None = None) -> None:
+        from forensics.tui.screens.sql import SqlScreen
+
+        self.push_screen(SqlScreen(text, run_id=run_id or self.current_run()))
+
+    def current_run(self) -> str | None:
+        """The run the top screen is about, if any."""
+        for screen in reversed(self.screen_stack):
+            run_id = getattr(screen, "run_id", None)
+            if isinstance(run_id, str):
+                return run_id
+        return None
+
+    def show_error(self, error: BaseException) -> None:
+        if isinstance(self.screen, ErrorScreen):
+            return  # one modal at a time; the first error is the one to read
+        self.push_screen(ErrorScreen(error))
+
+    # -- global keys ----------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        screen = self.screen
+        if isinstance(screen, HelpScreen):
+            return
+        title = screen.__class__.__name__.removesuffix("Screen") or "forensics"
+        about = str(getattr(screen, "HELP", ""))
+        self.push_screen(HelpScreen(f"{title} — keys", about, key_help(screen)))
+
+    def action_sql(self) -> None:
+        self.open_sql()
+
+    def action_command(self) -> None:
+        self.push_screen(CommandScreen(), self._run_command)
+
+    def _run_command(self, line: str | None) -> None:
+        if not line or not line.strip():
+            return
+        try:
+            self.dispatch(parse_command(line))
+        except ForensicsError as exc:
+            self.show_error(exc)
+
+    def dispatch(self, command: Command) -> None:
+        """Do what a parsed `:` command says."""
+        from forensics.tui.screens.runs import RunsScreen
+
+        name, args = command.name, command.args
+        if name == "quit":
+            self.exit()
+        elif name == "help":
+            self.action_help()
+        elif name == "sql":
+            self.open_sql(args[0] if args else None)
+        elif name == "runs":
+            while len(self.screen_stack) > 2 and not isinstance(self.screen, RunsScreen):
+                self.pop_screen()
+        elif name == "run":
+            self.resolve_and_open(args[0])
+        else:
+            self.run_screen_command(command)
+
+    def resolve_and_open(self, text: str) -> None:
+        from forensics.browse import resolve_run_id
+        from forensics.tui.data import CursorStore
+
+        def resolve() -> None:
+            reader = CursorStore(self.store)
+            try:
+                run_id = resolve_run_id(reader, text)
+            finally:
+                reader.close()
+            self.call_from_thread(self.open_run, run_id)
+
+        self.run_worker(resolve, thread=True, group="command", exit_on_error=False)
+
+    def run_screen_command(self, command: Command) -> None:
+        """`diff`, `replays`, `fences`: they act on the run the screen stack is about."""
+        run_id = self.current_run()
+        if run_id is None:
+            hint = "open one first (Enter on a run, or :run ID)"
+            self.show_error(UsageError(f"`{command.name}` needs a run", hint=hint))
+            return
+        from forensics.tui.screens.run import RunScreen
+
+        top = self.screen
+        target = top if isinstance(top, RunScreen) else None
+        if target is None:
+            self.open_run(run_id)
+            self.call_after_refresh(self._forward, command)
+        else:
+            target.run_command(command)
+
+    def _forward(self, command: Command) -> None:
+        from forensics.tui.screens.run import RunScreen
+
+        if isinstance(self.screen, RunScreen):
+            self.screen.run_command(command)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state is WorkerState.ERROR and event.worker.error is not None:
+            self.show_error(event.worker.error)

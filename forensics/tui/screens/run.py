@@ -1,0 +1,392 @@
+"""One run: its event log in replay order, lanes per entity, findings, and a detail pane.
+
+The events and lanes are paged tables (a 25,000-event run opens like a small one); the
+detail pane shows the event under the cursor, fetched in a worker. Choosing a finding (or a
+lane) marks its events: the list jumps to the first and `n`/`N` walk the rest. Rows that any
+finding points at carry a severity glyph in the first column.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from pathlib import Path
+from typing import ClassVar
+
+from rich.text import Text
+from textual import events, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.widgets import Footer, Header, Static, TabbedContent, TabPane, Tabs
+
+from forensics.errors import UsageError
+from forensics.model import Finding
+from forensics.tui import format as fmt
+from forensics.tui.commands import Command
+from forensics.tui.data import RunHeader, event_detail, positions, run_header
+from forensics.tui.findings import load_findings
+from forensics.tui.screens.base import ForensicsScreen
+from forensics.tui.sources import EventsSource, LanesSource
+from forensics.tui.widgets.event_detail import EventDetail
+from forensics.tui.widgets.filter_bar import FilterBar
+from forensics.tui.widgets.findings_panel import FindingsPanel
+from forensics.tui.widgets.paged_table import Column, PagedTable, Row
+
+NARROW = 110  # below this width the detail pane goes under the list
+_SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
+TIME_LABELS = {"created_at": "created", "write_time": "written"}
+
+
+class RunScreen(ForensicsScreen):
+    """Events, lanes and findings of one run."""
+
+    CSS_PATH = "run.tcss"
+    AUTO_FOCUS = "PagedTable"  # the first one shown: the initial view's list
+    HELP = (
+        "One run's event log in replay (eventId) order. The first column flags events that "
+        "findings point at (✗ error, ! warning, i info). Enter on a finding or a lane marks "
+        "its events and jumps to the first; n / N walk the marked (or else the flagged) "
+        "events. Lane glyphs: c created, s started, r retrying, ✓ completed, ✗ failed, "
+        "h hook received, d disposed, ! conflict, x cancelled, a attribute set, . noop. "
+        "r shows the run's replays (grouped by digest), c its fence chain; w writes the "
+        "run's HTML report (as `forensics report RUN`) to the current folder."
+    )
+    BINDINGS: ClassVar[list[BindingType]] = [
+        # the tabs name their keys, so the footer keeps its room for the rest
+        Binding("e", "view('events')", "Events", show=False),
+        Binding("l", "view('lanes')", "Lanes", show=False),
+        Binding("f", "view('findings')", "Findings", show=False),
+        Binding("slash", "filter", "Filter"),
+        Binding("n", "walk(1)", "Next mark"),
+        Binding("N", "walk(-1)", "Prev mark", show=False),
+        Binding("t", "time", "Created/written time", show=False),
+        Binding("d", "detail", "Detail pane", show=False),
+        Binding("r", "replays", "Replays"),
+        Binding("c", "fences", "Fences"),
+        Binding("w", "report", "Write report", show=False),
+        Binding("escape,q", "back", "Back"),
+    ]
+
+    def __init__(self, run_id: str, *, view: str = "events") -> None:
+        super().__init__()
+        self.run_id = run_id
+        self.initial_view = view
+        self.time_key = "created_at"
+        self.filter_text = ""
+        self.total = 0
+        self.findings: list[Finding] = []
+        self.flags: dict[str, str] = {}  # event id -> worst severity of the findings on it
+        self.flagged: list[int] = []  # log positions of flagged events
+        self.lane_flags: dict[str, str] = {}  # correlation id -> worst severity on it
+        self.marked: list[int] = []  # log positions marked by the chosen finding or lane
+        self._started = False  # header and findings asked for (after the first page)
+
+    def compose(self) -> ComposeResult:
+        cursor = self.forensics.cursor
+        yield Header()
+        yield Static(Text(self.run_id), id="run-header")
+        with Horizontal(id="run-body"):
+            with TabbedContent(initial=self.initial_view, id="run-views"):
+                with TabPane("Events e", id="events"):
+                    yield PagedTable(cursor, self._event_columns(), id="events-table")
+                with TabPane("Lanes l", id="lanes"):
+                    yield PagedTable(cursor, self._lane_columns(), id="lanes-table")
+                with TabPane("Findings f", id="findings"):
+                    yield FindingsPanel(cursor, id="findings-panel")
+            yield EventDetail(id="detail")
+        yield FilterBar("event type, correlation id, event id or step name", id="run-filter")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        # e / l / f switch views (and the mouse works), so the tab strip need not take focus
+        self.query_one(TabbedContent).query_one(Tabs).can_focus = False
+        events_table = self.query_one("#events-table", PagedTable)
+        events_table.row_tone = self._event_tone
+        events_table.set_source(EventsSource(self.run_id))
+        lanes = self.query_one("#lanes-table", PagedTable)
+        lanes.row_tone = lambda index, row: fmt.SEVERITY_TONES.get(self.lane_flags.get(row[0], ""))
+        self.set_class(self.size.width < NARROW, "narrow")
+        self.action_view(self.initial_view)
+
+    def on_paged_table_loaded(self, event: PagedTable.Loaded) -> None:
+        # the header and the findings wait for the first page: the log comes first
+        if event.table.id == "events-table" and not self._started:
+            self._started = True
+            self.load_header()
+            self.load_findings()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.set_class(event.size.width < NARROW, "narrow")
+
+    # -- columns --------------------------------------------------------------------------
+
+    def _event_columns(self) -> list[Column]:
+        return [
+            Column("event_id", "", 1, fmt=self._flag_glyph, tone=self._flag_tone),
+            Column("pos", "#", 5, "right"),
+            Column("event_type", "type", 14),
+            Column("correlation_id", "correlation", 12, fmt=lambda v: fmt.short_id(v, 6)),
+            Column("step_name", "step", 0, fmt=fmt.short_name, min_width=8),
+            Column(self.time_key, TIME_LABELS[self.time_key], 12, fmt=fmt.clock),
+            Column("event_id", "event", 14, fmt=lambda v: fmt.short_id(v, 8)),
+        ]
+
+    def _lane_columns(self) -> list[Column]:
+        return [
+            Column("lane", "entity", 13, fmt=lambda v: fmt.short_id(v, 6)),
+            Column("name", "name", 16, fmt=fmt.short_names),
+            Column("events", "n", 3, "right"),
+            Column("marks", "lifecycle (log position →)", 0, draw=self._bar, min_width=20),
+            Column("first_pos", "first", 5, "right"),
+            Column("last_pos", "last", 5, "right"),
+        ]
+
+    def _bar(self, marks: object, width: int) -> str:
+        return fmt.lane_bar(str(marks or ""), self.total, width)
+
+    def _flag_glyph(self, event_id: object) -> str:
+        severity = self.flags.get(str(event_id))
+        return fmt.SEVERITY_GLYPHS[severity] if severity else ""
+
+    def _flag_tone(self, event_id: object) -> str | None:
+        return fmt.SEVERITY_TONES.get(self.flags.get(str(event_id), ""))
+
+    def _event_tone(self, index: int, row: Row) -> str | None:
+        pos = int(row[0])
+        where = bisect_left(self.marked, pos)
+        return "accent" if where < len(self.marked) and self.marked[where] == pos else None
+
+    # -- loading --------------------------------------------------------------------------
+
+    @work(thread=True, group="run-header", exit_on_error=False)
+    def load_header(self) -> None:
+        cur = self.forensics.cursor()
+        try:
+            header = run_header(cur, self.run_id)
+        finally:
+            cur.close()
+        self.app.call_from_thread(self._show_header, header)
+
+    def _show_header(self, header: RunHeader) -> None:
+        self.total = header.events
+        span = ""
+        if header.first_at and header.last_at:
+            start = f"{header.first_at:%Y-%m-%d} {fmt.clock(header.first_at)}"
+            span = f"{start} → {fmt.clock(header.last_at)}"
+        parts = [
+            header.run_id,
+            fmt.short_name(header.workflow) or "?",
+            header.status,
+            f"spec {header.spec if header.spec is not None else '?'}",
+            f"{header.events} events",
+            span,
+        ]
+        self.query_one("#run-header", Static).update(" · ".join(p for p in parts if p))
+        self.query_one("#lanes-table", PagedTable).redraw()
+
+    @work(thread=True, group="findings", exit_on_error=False)
+    def load_findings(self) -> None:
+        cur = self.forensics.cursor()
+        try:
+            findings, note = load_findings(self.forensics.store, cur, self.run_id)
+            ids = sorted({e for f in findings for e in f.event_ids})
+            flagged = positions(cur, self.run_id, ids)
+        finally:
+            cur.close()
+        self.app.call_from_thread(self._show_findings, findings, note, flagged)
+
+    def _show_findings(self, findings: list[Finding], note: str, flagged: list[int]) -> None:
+        self.findings, self.flagged = findings, flagged
+        self.flags = {}
+        self.lane_flags = {}
+        for finding in sorted(findings, key=lambda f: -_SEVERITY_RANK.get(f.severity, 3)):
+            for event_id in finding.event_ids:
+                self.flags[event_id] = finding.severity
+            if finding.correlation_id:
+                self.lane_flags[finding.correlation_id] = finding.severity
+        self.query_one(FindingsPanel).show(findings, note)
+        tab = self.query_one(TabbedContent).get_tab("findings")
+        tab.label = f"Findings {len(findings)} f" if findings else "Findings f"
+        self.query_one("#events-table", PagedTable).redraw()
+        self.query_one("#lanes-table", PagedTable).redraw()
+
+    # -- views ----------------------------------------------------------------------------
+
+    def action_view(self, view: str) -> None:
+        tabs = self.query_one(TabbedContent)
+        tabs.active = view
+        self._focus_view(view)
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        self._focus_view(event.pane.id or "events")
+
+    def _focus_view(self, view: str) -> None:
+        self.set_class(view == "findings", "findings-view")
+        target = {"events": "#events-table", "lanes": "#lanes-table"}.get(view)
+        widget = self.query_one(target or "#findings-table", PagedTable)
+        if view == "lanes" and widget.source is None:  # lanes cost a pass: only when asked
+            widget.set_source(LanesSource(self.run_id))
+        widget.focus_when_shown()
+        widget.announce()
+
+    def action_detail(self) -> None:
+        self.toggle_class("no-detail")
+
+    def action_time(self) -> None:
+        self.time_key = "write_time" if self.time_key == "created_at" else "created_at"
+        self.query_one("#events-table", PagedTable).set_columns(self._event_columns())
+
+    def action_filter(self) -> None:
+        self.action_view("events")
+        self.query_one(FilterBar).open()
+
+    def on_filter_bar_changed(self, event: FilterBar.Changed) -> None:
+        self._set_filter(event.text)
+
+    def _set_filter(self, text: str, cursor: int = 0) -> None:
+        self.filter_text = text
+        self.query_one("#events-table", PagedTable).set_source(
+            EventsSource(self.run_id, text), cursor=cursor
+        )
+
+    # -- detail ---------------------------------------------------------------------------
+
+    def on_paged_table_row_highlighted(self, event: PagedTable.RowHighlighted) -> None:
+        active = self.query_one(TabbedContent).active
+        if event.table.id != f"{active}-table":
+            return  # a table in a hidden view announced its first row
+        if event.table.id == "events-table":
+            row = event.row
+            self.load_detail(str(event.table.value(row, "event_id")), int(row[0]))
+        elif event.table.id == "lanes-table":
+            self.query_one(EventDetail).show(lane_text(event.table, event.row))
+
+    @work(thread=True, exclusive=True, group="detail", exit_on_error=False)
+    def load_detail(self, event_id: str, position: int) -> None:
+        cur = self.forensics.cursor()
+        try:
+            detail = event_detail(cur, self.run_id, event_id, position)
+        finally:
+            cur.close()
+        self.app.call_from_thread(
+            self.query_one(EventDetail).show_event, detail.fields, detail.copies
+        )
+
+    # -- marking and walking --------------------------------------------------------------
+
+    def on_paged_table_row_selected(self, event: PagedTable.RowSelected) -> None:
+        if event.table.id == "events-table":
+            self.query_one(EventDetail).focus()
+        elif event.table.id == "lanes-table":
+            marks = str(event.table.value(event.row, "marks") or "")
+            self.mark([int(m.partition(":")[0]) for m in marks.split()])
+
+    def on_findings_panel_chosen(self, event: FindingsPanel.Chosen) -> None:
+        self.mark_events(list(event.finding.event_ids))
+
+    @work(thread=True, group="mark", exit_on_error=False)
+    def mark_events(self, event_ids: list[str]) -> None:
+        cur = self.forensics.cursor()
+        try:
+            found = positions(cur, self.run_id, event_ids)
+        finally:
+            cur.close()
+        self.app.call_from_thread(self.mark, found)
+
+    def mark(self, marked: list[int]) -> None:
+        """Highlight the events at these log positions and go to the first."""
+        self.marked = sorted(marked)
+        self.action_view("events")
+        if self.marked:
+            self._go_to(self.marked[0])
+        self.query_one("#events-table", PagedTable).redraw()
+
+    def action_walk(self, step: int) -> None:
+        stops = self.marked or self.flagged
+        if not stops:
+            self.notify("nothing marked or flagged in this run", timeout=3)
+            return
+        table = self.query_one("#events-table", PagedTable)
+        row = table.row_at(table.cursor_row)
+        here = int(row[0]) if row is not None else 0
+        if step > 0:
+            where = bisect_right(stops, here)
+            target = stops[where % len(stops)]
+        else:
+            where = bisect_left(stops, here) - 1
+            target = stops[where % len(stops)]
+        self.action_view("events")
+        self._go_to(target)
+
+    def _go_to(self, pos: int) -> None:
+        """Put the events cursor on log position `pos` (clearing a filter that hides it)."""
+        if self.filter_text:
+            self.query_one(FilterBar).close()
+            self._set_filter("", cursor=pos - 1)
+            return
+        self.query_one("#events-table", PagedTable).move_cursor(pos - 1, center=True)
+
+    # -- other screens of this run -------------------------------------------------------
+
+    def action_replays(self) -> None:
+        from forensics.tui.screens.replays import ReplaysScreen
+
+        self.app.push_screen(ReplaysScreen(self.run_id))
+
+    def action_fences(self) -> None:
+        from forensics.tui.screens.fences import FencesScreen
+
+        self.app.push_screen(FencesScreen(self.run_id))
+
+    def action_report(self) -> None:
+        self.notify(f"writing the report of {self.run_id}…", timeout=3)
+        self.write_report(Path(f"{self.run_id}.html"))
+
+    @work(thread=True, group="report", exit_on_error=False)
+    def write_report(self, path: Path) -> None:
+        """The run's HTML report (what `forensics report RUN` writes), in the current folder."""
+        try:
+            from forensics.report import write_run_report
+        except ImportError as exc:
+            raise UsageError(
+                f"reports need plotly ({exc.name} is missing)",
+                hint="pip install 'forensics[report]'",
+            ) from exc
+        cur = self.forensics.cursor()
+        try:
+            written = write_run_report(cur, self.run_id, path)
+        finally:
+            cur.close()
+        self.app.call_from_thread(self.notify, f"wrote {written}", timeout=8)
+
+    def run_command(self, command: Command) -> None:
+        """`:replays`, `:fences`, `:diff A [B]` on this run (B defaults to the log)."""
+        if command.name == "replays":
+            self.action_replays()
+        elif command.name == "fences":
+            self.action_fences()
+        elif command.name == "diff":
+            from forensics.tui.screens.diff import DiffScreen
+
+            a, b = command.args[0], command.args[1] if len(command.args) > 1 else "log"
+            self.app.push_screen(DiffScreen(self.run_id, a, b))
+
+    def action_back(self) -> None:
+        if self.query_one(EventDetail).has_focus:
+            self._focus_view(self.query_one(TabbedContent).active or "events")
+            return
+        super().action_back()
+
+
+def lane_text(table: PagedTable, row: Row) -> Text:
+    """The detail pane for a lane: its entity and each event with its log position."""
+    lines = [
+        Text(str(table.value(row, "lane")), style="bold"),
+        Text(f"{table.value(row, 'kind')} · {table.value(row, 'name') or '(no name)'}"),
+        Text(""),
+    ]
+    for mark in str(table.value(row, "marks") or "").split():
+        pos, _, event_type = mark.partition(":")
+        lines.append(Text(f"{'#' + pos:>6}  {fmt.lane_glyph(event_type)}  {event_type}"))
+    lines += [Text(""), Text("Enter marks these events in the log", style="italic")]
+    return Text("\n").join(lines)

@@ -1,0 +1,89 @@
+"""Timing detectors: mint vs commit inversions, guard blind spots and race windows."""
+
+from __future__ import annotations
+
+from dsl import RUN, ev
+from findings_dsl import at, completed, e, found, load, opening, step
+
+from forensics.analysis.engine import check
+from forensics.analysis.scan import Settings
+from forensics.store import Store
+
+NAME = {"stepName": "step//./workflows/demo//work"}
+
+
+def test_empty_log_has_no_timing_findings(tmp_store: Store) -> None:
+    assert found(tmp_store) == []
+
+
+def test_a_late_commit_is_an_inversion_and_a_guard_blind_spot(tmp_store: Store) -> None:
+    events = [
+        *opening(),
+        ev(3, "step_created", "step_A", NAME),
+        ev(4, "step_started", "step_A", NAME),
+        ev(5, "step_completed", "step_A", NAME, write_time=at(5, seconds=2)),
+        *step(6, "step_B"),
+        completed(9),
+    ]
+    load(tmp_store, events)
+    assert found(tmp_store) == [
+        ("guard-blind-spot", "warning", None, (e(5), e(6)), (), None),
+        ("mint-commit-inversion", "warning", None, (e(5), e(6)), (), None),
+    ]
+    inversion = check(tmp_store, codes=["mint-commit-inversion"]).findings[0].evidence
+    assert (inversion["inversion_ms"], inversion["tolerance_ms"]) == (1999, 1000)
+
+
+def test_inversions_within_the_tolerance_are_not_reported(tmp_store: Store) -> None:
+    events = [
+        *opening(),
+        *step(3, "step_A"),
+        ev(6, "step_created", "step_B", NAME, created_at=at(6, milliseconds=900)),
+        ev(7, "step_started", "step_B", NAME, created_at=at(7, milliseconds=900)),
+        ev(8, "step_completed", "step_B", NAME),
+        completed(9),
+    ]
+    load(tmp_store, events)
+    assert found(tmp_store) == []
+    # both late commits sort before step 8; one finding per earlier-committed event
+    assert found(tmp_store, settings=Settings(inversion_tolerance_ms=100)) == [
+        ("mint-commit-inversion", "warning", None, (e(6), e(8)), (), None)
+    ]
+
+
+def _race(gap_ms: int) -> list[object]:
+    return [
+        *opening(),
+        ev(3, "hook_created", "hook_H", {"token": "t"}),
+        ev(4, "wait_created", "wait_W", {"resumeAt": "2026-11-21T09:00:30.000Z"}),
+        ev(100, "hook_received", "hook_H", {"token": "t"}),
+        ev(101, "wait_completed", "wait_W", {"resumeAt": "2026-11-21T09:00:30.000Z"},
+           created_at=at(100 + gap_ms)),
+        ev(102, "step_created", "step_S", NAME, created_at=at(110 + gap_ms)),
+    ]  # fmt: skip
+
+
+def test_race_window_between_a_hook_and_a_sleep(tmp_store: Store) -> None:
+    load(tmp_store, _race(5))
+    result = check(tmp_store)
+    assert [(f.code, f.severity, f.event_ids) for f in result.findings] == [
+        ("race-window", "warning", (e(100), e(101), e(102)))
+    ]
+    assert result.findings[0].evidence["gap_ms"] == 5
+
+
+def test_no_race_when_the_resolutions_are_far_apart(tmp_store: Store) -> None:
+    load(tmp_store, _race(130))
+    assert found(tmp_store) == []
+    assert [v.verdict for v in check(tmp_store).runs] == ["ok"]
+
+
+def test_parallel_steps_resolving_together_are_not_a_race(tmp_store: Store) -> None:
+    events = [
+        *opening(),
+        *[ev(3 + i, "step_created", f"step_{i}", NAME) for i in range(3)],
+        *[ev(10 + i, "step_completed", f"step_{i}", NAME) for i in range(3)],
+        ev(20, "step_created", "step_9", NAME),
+    ]
+    load(tmp_store, events)
+    assert (found(tmp_store), RUN) == ([], RUN)
