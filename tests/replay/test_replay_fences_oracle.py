@@ -19,7 +19,6 @@ from typing import Any
 
 import fences_oracle as oracle
 import pytest
-from conftest import TRACED
 from dsl import RUN, T0, ev, event_id
 
 from forensics.importers.trace import import_traces
@@ -30,6 +29,7 @@ from forensics.replay.replays import Replay, RunReplays, run_replays
 from forensics.replay.whatif import what_if
 from forensics.store import Store
 from forensics.store.traces import digest_lines, item_line
+from tests.replay.conftest import TRACED
 
 RUNS_PER_SEED = 40
 NAMES = ("step//./w//a", "step//./w//b", "step//./w//c")

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import TRACED
 
 from forensics.analysis import scan as scanning
 from forensics.analysis.catalogue import Context
@@ -23,6 +22,7 @@ from forensics.replay.replays import RunReplays, run_replays
 from forensics.replay.views import diff_info, replay_summary
 from forensics.replay.whatif import what_if
 from forensics.store import Store
+from tests.replay.conftest import TRACED
 
 INCIDENT = next(r for r in TRACED if r["run_id"] == "wrun_01KSNVVXH82P5GM40D6F9152JF")
 WAIT_COMPLETED, PMW_COMPLETED, W1 = INCIDENT["witness"]["race-window"]

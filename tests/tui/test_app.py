@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from conftest import SIZE, settle
 from textual.widgets import Input
 
 from forensics.errors import UsageError
@@ -17,6 +16,7 @@ from forensics.tui.screens.run import RunScreen
 from forensics.tui.screens.runs import RunsScreen
 from forensics.tui.screens.sql import SqlScreen
 from forensics.tui.widgets.paged_table import PagedTable
+from tests.tui.conftest import SIZE, settle
 
 DRAIN = "wrun_01KSP9BZB4487TXAG8KM4D1H1C"
 

@@ -6,12 +6,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import settle
 from dsl import RUN, ev
 
 from forensics.store import Store
 from forensics.tui.app import ForensicsApp
 from forensics.tui.widgets.paged_table import MAX_PAGES, PAGE_ROWS, PagedTable
+from tests.tui.conftest import settle
 
 EVENTS = PAGE_ROWS * (MAX_PAGES + 3) + 17
 

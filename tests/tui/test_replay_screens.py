@@ -6,8 +6,6 @@ from the engine on the same store; the tests check what the user sees and can do
 
 from __future__ import annotations
 
-from conftest import SIZE, settle
-
 from forensics.replay.replays import RunReplays
 from forensics.store import Store
 from forensics.tui.app import ForensicsApp
@@ -17,6 +15,7 @@ from forensics.tui.screens.error import ErrorScreen
 from forensics.tui.screens.fences import FencesScreen
 from forensics.tui.screens.replays import ReplaysScreen
 from forensics.tui.widgets.paged_table import PagedTable
+from tests.tui.conftest import SIZE, settle
 
 DRAIN = "wrun_01KSP9BZB4487TXAG8KM4D1H1C"  # drain-sync-step-created: the last replay fails
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from conftest import SIZE, settle
-
 from forensics.browse import run_events
 from forensics.store import Store
 from forensics.tui.app import ForensicsApp
@@ -11,6 +9,7 @@ from forensics.tui.data import stored_findings
 from forensics.tui.screens.run import RunScreen
 from forensics.tui.widgets.event_detail import EventDetail
 from forensics.tui.widgets.paged_table import PagedTable
+from tests.tui.conftest import SIZE, settle
 
 DRAIN = "wrun_01KSP9BZB4487TXAG8KM4D1H1C"  # drain-sync-step-created, 14 events
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 
-from conftest import SIZE, settle
-
 from forensics.demo import SAMPLES_DIR
 from forensics.tui.app import ForensicsApp
 from forensics.tui.screens.run import RunScreen
 from forensics.tui.screens.runs import RunsScreen
 from forensics.tui.widgets.paged_table import PagedTable
+from tests.tui.conftest import SIZE, settle
 
 MANIFEST = json.loads((SAMPLES_DIR / "manifest.json").read_text())
 RUNS = {r["run_id"]: r for r in MANIFEST["runs"]}

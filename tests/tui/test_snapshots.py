@@ -11,12 +11,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import pytest
-from conftest import SIZE, settle
 from textual.pilot import Pilot
 from textual.widgets import Input, TextArea
 
 from forensics.store import Store
 from forensics.tui.app import ForensicsApp
+from tests.tui.conftest import SIZE, settle
 
 DRAIN = "wrun_01KSP9BZB4487TXAG8KM4D1H1C"
 Compare = Callable[..., bool]

@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import duckdb
-from conftest import SIZE, settle
 from textual.widgets import Input, OptionList, TextArea
 
 from forensics.queries import run_canned
@@ -17,6 +16,7 @@ from forensics.tui.screens.error import ErrorScreen
 from forensics.tui.screens.export import ExportScreen
 from forensics.tui.screens.sql import SqlScreen
 from forensics.tui.widgets.paged_table import PagedTable
+from tests.tui.conftest import SIZE, settle
 
 DRAIN = "wrun_01KSP9BZB4487TXAG8KM4D1H1C"
 
