@@ -51,6 +51,7 @@ def _register() -> None:
         commands_demo,
         commands_dynamodb,
         commands_import,
+        commands_postgres,
         commands_replay,
         commands_report,
         commands_store,
@@ -59,6 +60,7 @@ def _register() -> None:
 
     commands_import.register(cli)
     commands_dynamodb.register(cli)
+    commands_postgres.register(cli)
     commands_store.register(cli)
     commands_demo.register(cli)
     commands_analysis.register(cli)

@@ -1,0 +1,79 @@
+"""Decoding on every core: an ordered map over batches that moves to worker processes once
+an import turns out to be large.
+
+Decoding eventData and entity payloads is pure Python work. The first batches are decoded
+in this process; once `threshold` rows went through (and there is more than one core) a
+pool of one worker per core but one takes over while this process keeps reading from the
+server and writing to the store, so small and incremental imports never pay for starting
+workers. The pool uses forkserver: forking a process whose DuckDB or libpq threads may
+hold locks is unsafe. Results come back in submission order, a few batches in flight.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from types import TracebackType
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+PARALLEL_MIN_ROWS = 100_000
+MAX_WORKERS = 8
+
+
+class Decoders:
+    """Maps jobs over batches: inline until `threshold` rows were seen, then in a pool."""
+
+    def __init__(self, threshold: int | None = None) -> None:
+        self.threshold = PARALLEL_MIN_ROWS if threshold is None else threshold
+        # One core stays with this process: it parses COPY rows and builds Arrow batches
+        # while DuckDB inserts on its own threads.
+        self.workers = min((os.cpu_count() or 1) - 1, MAX_WORKERS)
+        self.seen = 0
+        self.pool: ProcessPoolExecutor | None = None
+
+    def map(
+        self, job: Callable[..., R], items: Iterable[tuple[T, int, tuple[Any, ...]]]
+    ) -> Iterator[tuple[T, R]]:
+        """`(item, job(*args))` for each `(item, rows, args)`, in order."""
+        pending: deque[tuple[T, Callable[[], R], bool]] = deque()  # item, result, inline
+        for item, rows, args in items:
+            self.seen += rows
+            pool = self._pool()
+            if pool is None:
+                pending.append((item, _ready(job(*args)), True))
+            else:
+                pending.append((item, pool.submit(job, *args).result, False))
+            while pending and (pending[0][2] or len(pending) > 2 * self.workers):
+                item_done, result, _ = pending.popleft()
+                yield item_done, result()
+        while pending:
+            item_done, result, _ = pending.popleft()
+            yield item_done, result()
+
+    def _pool(self) -> ProcessPoolExecutor | None:
+        if self.pool is None and self.workers >= 1 and self.seen >= self.threshold:
+            context = multiprocessing.get_context("forkserver")
+            self.pool = ProcessPoolExecutor(self.workers, mp_context=context)
+        return self.pool
+
+    def __enter__(self) -> Decoders:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=exc is not None)
+
+
+def _ready(value: R) -> Callable[[], R]:
+    return lambda: value

@@ -1,0 +1,70 @@
+"""Decoding in worker processes gives exactly what decoding in this process gives.
+
+Large imports move decoding to a process pool after `PARALLEL_MIN_ROWS` rows; here the
+threshold is zero and the batches tiny, so the real dump goes through the pool in many
+batches, and the resulting store must equal the one an in-process import writes.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from forensics.importers.postgres import PostgresOptions, import_postgres, parallel, phases
+from forensics.importers.postgres.events import decode_columns, decode_job
+from forensics.store import Store
+
+EVENTS = Path(__file__).resolve().parents[2].parent / "shared/realdata/postgres/pg-events.jsonl"
+TABLES = {
+    "events": "SELECT * EXCLUDE (import_id) FROM events ORDER BY event_id",
+    "run_records": "SELECT * EXCLUDE (import_id) FROM run_records ORDER BY run_id",
+    "entities": "SELECT * EXCLUDE (import_id) FROM entities ORDER BY run_id, entity_id",
+    "import_marks": "SELECT * EXCLUDE (import_id) FROM import_marks WHERE scope <> 'source'"
+    " ORDER BY item",
+}
+
+
+def test_the_pool_returns_what_this_process_computes_in_order() -> None:
+    if not EVENTS.is_file():
+        pytest.skip(f"real data not found at {EVENTS}")
+    rows = [json.loads(line) for line in EVENTS.read_text().splitlines()]
+    works = [
+        (
+            tuple(r["type"] for r in chunk),
+            tuple(base64.b64decode(b) if (b := r["payload_cbor_b64"]) else None for r in chunk),
+            tuple(None for _ in chunk),
+            tuple(r["spec_version"] for r in chunk),
+        )
+        for chunk in (rows[i : i + 50] for i in range(0, len(rows), 50))
+    ]
+    with parallel.Decoders(threshold=0) as decoders:
+        results = list(decoders.map(decode_job, ((n, 50, (w, None)) for n, w in enumerate(works))))
+        pooled = decoders.pool is not None
+    assert pooled == ((os.cpu_count() or 1) > 1)  # one worker per core but one
+    assert [n for n, _ in results] == list(range(len(works)))
+    assert [r for _, r in results] == [decode_columns(w, None, {}) for w in works]
+
+
+@pytest.mark.postgres
+def test_an_import_through_the_pool_stores_the_same(
+    real_pg: str, pg_admin: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def stored(path: Path) -> dict[str, list[tuple[Any, ...]]]:
+        with Store(path) as store:
+            import_postgres(store, PostgresOptions(dsn=pg_admin.dsn(real_pg)))
+            return {name: store.query(sql)[1] for name, sql in TABLES.items()}
+
+    inline = stored(tmp_path / "inline.duckdb")
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_ROWS", 0)
+    monkeypatch.setattr(phases, "EVENT_BATCH", 40)
+    monkeypatch.setattr(phases, "STORE_BATCH", 100)
+    monkeypatch.setattr(phases, "ENTITY_BATCH", 10)
+    pooled = stored(tmp_path / "pooled.duckdb")
+    assert [len(rows) for rows in pooled.values()] == [448, 43, 90, 43]
+    for name in TABLES:  # every value of every row, provenance included
+        assert pooled[name] == inline[name], name
