@@ -13,7 +13,7 @@ from rich.text import Text
 
 from forensics.cli import Context
 from forensics.cli.commands_import import read_key, report
-from forensics.cli.options import format_option, output_option, parse_pairs
+from forensics.cli.options import format_option, key_file_option, output_option, parse_pairs
 from forensics.cli.render import emit
 from forensics.importers.base import ImportOptions
 from forensics.importers.base import Progress as ProgressCallback
@@ -112,11 +112,7 @@ def _import_command(group: click.Group) -> None:
         show_default=True,
         help="Attempts per request (adaptive retries on throttling).",
     )
-    @click.option(
-        "--key-file",
-        type=click.Path(exists=True, dir_okay=False, path_type=Path),
-        help="AES-256-GCM run key for encrypted (encr) payloads.",
-    )
+    @key_file_option
     @output_option
     @click.pass_obj
     def import_dynamodb_command(

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from forensics.cli import Context
-from forensics.cli.options import output_option, parse_pairs
+from forensics.cli.options import key_file_option, output_option, parse_pairs
 from forensics.cli.render import emit
 from forensics.errors import InputError, PartialImport
 from forensics.importers.base import ImportOptions
@@ -128,11 +128,7 @@ def register(cli: click.Group) -> None:
     @click.option(
         "--format", "source_format", default=None, help="Skip detection: force this format."
     )
-    @click.option(
-        "--key-file",
-        type=click.Path(exists=True, dir_okay=False, path_type=Path),
-        help="AES-256-GCM run key for encrypted (encr) payloads.",
-    )
+    @key_file_option
     @click.option(
         "--map",
         "mapping",

@@ -10,7 +10,7 @@ import click
 
 from forensics.cli import Context
 from forensics.cli.commands_import import progress_bar, read_key, report
-from forensics.cli.options import output_option
+from forensics.cli.options import key_file_option, output_option
 from forensics.importers.base import RecordError
 from forensics.importers.normalize import parse_time
 from forensics.store import Store
@@ -81,11 +81,7 @@ def register(cli: click.Group) -> None:
         show_default=True,
         help="Give up on a statement after this long (0 = never).",
     )
-    @click.option(
-        "--key-file",
-        type=click.Path(exists=True, dir_okay=False, path_type=Path),
-        help="AES-256-GCM run key for encrypted (encr) payloads.",
-    )
+    @key_file_option
     @output_option
     @click.pass_obj
     def import_postgres(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -43,4 +44,13 @@ def output_option(func: F) -> F:
         default="table",
         show_default=True,
         help="How to print the import summary: table, json or csv.",
+    )(func)
+
+
+def key_file_option(func: F) -> F:
+    """`--key-file`: the run key for encrypted payloads, shared by every import command."""
+    return click.option(
+        "--key-file",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="AES-256-GCM run key for encrypted (encr) payloads.",
     )(func)
