@@ -78,7 +78,16 @@ def run_events(store: Store, run_id: str, *, full: bool = False) -> Rows:
     )
 
 
-EXPORT_TABLES = ("events", "runs", "run_records", "entities", "imports", "quarantine")
+EXPORT_TABLES = (
+    "events",
+    "runs",
+    "run_records",
+    "entities",
+    "findings",
+    "run_verdicts",
+    "imports",
+    "quarantine",
+)
 EXPORT_FORMATS = {
     "parquet": "(FORMAT parquet, COMPRESSION zstd)",
     "csv": "(FORMAT csv, HEADER)",
