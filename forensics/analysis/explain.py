@@ -42,7 +42,8 @@ def _type(hit: Hit, index: int, facts: Facts) -> str:
 def _then(hit: Hit, facts: Facts) -> str:
     render = _THEN.get(hit.code)
     if render is None:  # plug-in detectors (replay) carry their own sentence
-        return str(hit.evidence.get("explanation", ""))
+        text = str(hit.evidence.get("explanation", "")).strip()
+        return text if not text or text.endswith(".") else text + "."
     return render(hit, facts)
 
 
