@@ -1,7 +1,8 @@
 """Test-only builders of the wire formats the API and DynamoDB importers read.
 
-Everything is built from the real events in `/work/shared/realdata`: v1 pages (JSON), v2/v3
-pages (CBOR), v4 frame streams, and DynamoDB typed items for scan output and S3 exports.
+Everything is built from the real events of the shared `realdata` set beside the checkout:
+v1 pages (JSON), v2/v3 pages (CBOR), v4 frame streams, and DynamoDB typed items for scan
+output and S3 exports.
 """
 
 from __future__ import annotations
