@@ -24,6 +24,7 @@ from forensics.analysis.sieve import (
     SUSPECT_ENTITIES_SQL,
     SUSPECT_RUNS_SQL,
 )
+from forensics.store.schema import copy_order
 
 ENGINE_VERSION: Final = 1
 """Bumped whenever a detector changes what it reports, so stored results become stale."""
@@ -65,8 +66,7 @@ SELECT run_id, event_id, event_type, correlation_id, created_at,
 FROM (
     SELECT e.*, row_number() OVER (
         PARTITION BY e.run_id, e.event_id
-        ORDER BY e.fence_last_event_id IS NULL, e.write_time IS NULL, e.import_id,
-                 e.source_location, e.source_position) AS copy_no
+        ORDER BY {COPY_ORDER_E}) AS copy_no
     FROM events e
     WHERE NOT e.staged AND e.run_id IN (SELECT unnest($runs::VARCHAR[])) AND (
         e.run_id IN (SELECT run_id FROM _fx_suspect_runs)
@@ -74,7 +74,7 @@ FROM (
                    WHERE s.run_id = e.run_id AND s.cid = e.correlation_id))
 ) c
 WHERE copy_no = 1
-"""
+""".replace("{COPY_ORDER_E}", copy_order("e"))
 
 _SUSPECT_CIDS: Final = f"""
 CREATE OR REPLACE TEMP TABLE _fx_suspect_ent AS

@@ -15,6 +15,7 @@ from typing import Final
 import duckdb
 
 from forensics.analysis.vocab import OUT_OF_BAND, REPLAY_ORIGIN
+from forensics.store.schema import copy_order
 from forensics.store.traces import item_line
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
@@ -121,11 +122,10 @@ FROM events
 WHERE run_id = ? AND NOT staged
 QUALIFY row_number() OVER (
     PARTITION BY event_id
-    ORDER BY fence_last_event_id IS NULL, write_time IS NULL, import_id, source_location,
-             source_position
+    ORDER BY {COPY_ORDER}
 ) = 1
 ORDER BY event_id
-"""
+""".replace("{COPY_ORDER}", copy_order())
 
 
 def load_log(con: duckdb.DuckDBPyConnection, run_id: str) -> RunLog:

@@ -161,17 +161,31 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "replay traces (WF_TRACE)", TRACE_TABLES_SQL),
 )
 
+
+def copy_order(alias: str = "") -> str:
+    """ORDER BY terms picking the copy of an event the log uses (first wins).
+
+    A copy that knows its fence and write time wins, then the earliest import; every reader
+    that picks one copy per event (the `run_log` view, the analysis, the replay engine, the
+    TUI) uses these terms so they all see the same log.
+    """
+    a = f"{alias}." if alias else ""
+    return (
+        f"{a}fence_last_event_id IS NULL, {a}write_time IS NULL, {a}import_id,"
+        f" {a}source_location, {a}source_position"
+    )
+
+
 # One copy per (run, event id) in log order: a copy that knows its write time and fence wins,
 # then the earliest import; staged events are not part of the log. `log_position` is the
 # 1-based position in replay (eventId) order.
-VIEWS = """
+VIEWS = f"""
 CREATE OR REPLACE VIEW run_log AS
 SELECT c.*, row_number() OVER (PARTITION BY c.run_id ORDER BY c.event_id) AS log_position
 FROM (
     SELECT e.*, row_number() OVER (
         PARTITION BY e.run_id, e.event_id
-        ORDER BY e.fence_last_event_id IS NULL, e.write_time IS NULL, e.import_id,
-                 e.source_location, e.source_position
+        ORDER BY {copy_order("e")}
     ) AS copy_no
     FROM events e
     WHERE NOT e.staged

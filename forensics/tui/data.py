@@ -16,6 +16,7 @@ import duckdb
 
 from forensics.model import Finding
 from forensics.store import Store
+from forensics.store.schema import copy_order
 
 
 class CursorStore(Store):
@@ -100,14 +101,13 @@ class EventDetail:
     copies: int
 
 
-# The copy of an event the log uses: the same preference as the store's `run_log` view.
+# The copy of an event the log uses: the store's own preference (`copy_order`).
 _DETAIL_SQL = """
 SELECT * EXCLUDE (payload_raw, staged, content_hash), count(*) OVER () AS copies
 FROM events WHERE run_id = $run AND event_id = $event AND NOT staged
-ORDER BY fence_last_event_id IS NULL, write_time IS NULL, import_id, source_location,
-    source_position
+ORDER BY {COPY_ORDER}
 LIMIT 1
-"""
+""".replace("{COPY_ORDER}", copy_order())
 
 
 def event_detail(
