@@ -19,15 +19,26 @@ import duckdb
 from forensics.analysis.sieve import (
     BUCKETS_SQL,
     ENTITY_STATS_SQL,
+    FACTS_EV_SQL,
     FACTS_SQL,
     GKEY,
+    KEY_SQL,
     SUSPECT_ENTITIES_SQL,
     SUSPECT_RUNS_SQL,
 )
 from forensics.store.schema import copy_order
+from forensics.store.sieve_cache import cached_version, clear_cached, replace_cached
 
 ENGINE_VERSION: Final = 1
 """Bumped whenever a detector changes what it reports, so stored results become stale."""
+SIEVE_VERSION: Final = 1
+"""Bumped whenever the sieve's statistics change shape or meaning (kept ones are dropped)."""
+# Kept statistics (see `forensics.store.sieve_cache`) and the temp tables they come from.
+_KEPT: Final = {
+    "sieve_runs": "_fx_keep_runs",
+    "sieve_entities": "_fx_ent",
+    "sieve_buckets": "_fx_buckets",
+}
 
 
 @dataclass(frozen=True)
@@ -88,14 +99,116 @@ SEMI JOIN _fx_suspect_groups g ON g.run_id = e.run_id AND g.gkey = e.gkey
 """
 
 
+def _version(settings: Settings) -> str:
+    return f"v{ENGINE_VERSION}.{SIEVE_VERSION};width={max(1, int(settings.inversion_tolerance_ms))}"
+
+
 def facts(con: duckdb.DuckDBPyConnection, settings: Settings, run_ids: list[str] | None) -> None:
-    """`_fx_facts`: one row per run (every run, or `run_ids`) with its exact run-level facts."""
+    """`_fx_facts`: one row per run (every run, or `run_ids`) with its exact run-level facts.
+
+    Also `_fx_kept`: the runs whose kept statistics still match their events (`stage` reads
+    those instead of computing them again).
+    """
     where = "" if run_ids is None else "WHERE run_id IN (SELECT unnest($runs::VARCHAR[]))"
-    sql = FACTS_SQL.replace("{where}", where)
-    params: dict[str, Any] = {"settings": settings.key()}
-    if run_ids is not None:
-        params["runs"] = run_ids
-    con.execute(sql, params)
+    scope: dict[str, Any] = {} if run_ids is None else {"runs": run_ids}
+    con.execute(KEY_SQL.replace("{where}", where), scope or None)
+    if cached_version(con) == _version(settings):
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _fx_kept AS SELECT k.run_id FROM _fx_key k"
+            " JOIN sieve_runs s ON s.run_id = k.run_id AND s.stats_key = k.stats_key"
+        )
+    else:
+        con.execute("CREATE OR REPLACE TEMP TABLE _fx_kept (run_id VARCHAR)")
+    todo = [
+        r[0]
+        for r in con.execute(
+            "SELECT run_id FROM _fx_key WHERE run_id NOT IN (SELECT run_id FROM _fx_kept)"
+        ).fetchall()
+    ]
+    kept = con.execute("SELECT count(*) FROM _fx_kept").fetchall()[0][0]
+    if not kept:
+        con.execute(FACTS_EV_SQL.replace("{where}", where), scope or None)
+    else:
+        _computed(con, FACTS_EV_SQL.replace("{where}", "WHERE {in_todo}"), todo)
+        con.execute(
+            "INSERT INTO _fx_facts_ev SELECT * EXCLUDE (stats_key) FROM sieve_runs"
+            " WHERE run_id IN (SELECT run_id FROM _fx_kept)"
+        )
+    params: dict[str, Any] = {"settings": settings.key(), **scope}
+    con.execute(FACTS_SQL.replace("{where}", where), params)
+
+
+def _computed(con: duckdb.DuckDBPyConnection, sql: str, runs: list[str]) -> None:
+    """Run a statement whose `{in_todo}` filter selects `runs` (none: an empty result)."""
+    if runs:
+        con.execute(sql.replace("{in_todo}", _IN_TODO), {"todo": runs})
+    else:
+        con.execute(sql.replace("{in_todo}", "false"))
+
+
+_IN_TODO: Final = "run_id IN (SELECT unnest($todo::VARCHAR[]))"
+
+
+def sieve(
+    con: duckdb.DuckDBPyConnection, run_ids: list[str], settings: Settings, *, every: bool
+) -> None:
+    """`_fx_ent` and `_fx_buckets` of `run_ids` (all in `_fx_facts`): kept rows where they
+    still hold, computed for the others, which are then kept for the next pass."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _fx_scope AS SELECT unnest(?::VARCHAR[]) AS run_id",
+        [run_ids],
+    )
+    width = str(max(1, int(settings.inversion_tolerance_ms)))
+    ent = ENTITY_STATS_SQL.replace("{width}", width)
+    buckets = BUCKETS_SQL.replace("{width}", width)
+    kept = {r[0] for r in con.execute("SELECT run_id FROM _fx_kept").fetchall()}
+    todo = [r for r in run_ids if r not in kept]
+    if every and not kept:
+        con.execute(ent.replace("{scope}", ""))
+        con.execute(buckets.replace("{scope}", ""))
+    else:
+        _computed(con, ent.replace("{scope}", "AND {in_todo}"), todo)
+        _computed(con, buckets.replace("{scope}", "AND {in_todo}"), todo)
+        if len(todo) < len(run_ids):
+            con.execute(
+                "INSERT INTO _fx_ent SELECT * FROM sieve_entities"
+                " WHERE run_id IN (SELECT run_id FROM _fx_kept)"
+                " AND run_id IN (SELECT run_id FROM _fx_scope)"
+            )
+            con.execute(
+                "INSERT INTO _fx_buckets SELECT * FROM sieve_buckets"
+                " WHERE run_id IN (SELECT run_id FROM _fx_kept)"
+                " AND run_id IN (SELECT run_id FROM _fx_scope)"
+            )
+    if todo:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _fx_keep_runs AS"
+            " SELECT f.*, k.stats_key FROM _fx_facts_ev f JOIN _fx_key k USING (run_id)"
+        )
+        replace_cached(con, _version(settings), todo, _KEPT)
+
+
+def keep_statistics(
+    con: duckdb.DuckDBPyConnection, settings: Settings, run_ids: list[str] | None
+) -> int:
+    """Compute and keep the sieve's statistics of `run_ids` (None: every run) that are not
+    kept yet or no longer match their events, so a later `check` reads them; returns how many
+    runs were computed."""
+    try:
+        facts(con, settings, run_ids)
+        runs = [r[0] for r in con.execute("SELECT run_id FROM _fx_key").fetchall()]
+        kept = {r[0] for r in con.execute("SELECT run_id FROM _fx_kept").fetchall()}
+        todo = [r for r in runs if r not in kept]
+        if todo:
+            sieve(con, todo, settings, every=run_ids is None and not kept)
+        return len(todo)
+    finally:
+        drop(con)
+
+
+def forget_statistics(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop every kept statistic."""
+    clear_cached(con, list(_KEPT))
 
 
 def stage(
@@ -111,15 +224,7 @@ def stage(
     passed as a bound list that DuckDB folds into a constant filter, and reading a few runs
     of a large store skips the row groups of all others.
     """
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE _fx_scope AS SELECT unnest(?::VARCHAR[]) AS run_id",
-        [run_ids],
-    )
-    scope = "" if every else f"AND {_IN_RUNS}"
-    params = None if every else {"runs": run_ids}
-    width = str(max(1, int(settings.inversion_tolerance_ms)))
-    con.execute(ENTITY_STATS_SQL.replace("{scope}", scope).replace("{width}", width), params)
-    con.execute(BUCKETS_SQL.replace("{scope}", scope).replace("{width}", width), params)
+    sieve(con, run_ids, settings, every=every)
     con.execute(SUSPECT_RUNS_SQL)
     con.execute(SUSPECT_ENTITIES_SQL)
     grouped = [
@@ -138,6 +243,10 @@ def stage(
 
 def drop(con: duckdb.DuckDBPyConnection) -> None:
     for table in (
+        "_fx_key",
+        "_fx_kept",
+        "_fx_facts_ev",
+        "_fx_keep_runs",
         "_fx_scope",
         "_fx_facts",
         "_fx_ent",

@@ -57,9 +57,9 @@ CORRUPT_SQL: Final = (
 )
 _NOT_STAGED: Final = "NOT staged"
 
-FACTS_SQL: Final = f"""
-CREATE OR REPLACE TEMP TABLE _fx_facts AS
-WITH ev AS (
+# What the events of a run say, one row per run (`_fx_facts_ev`); `{{where}}` picks the runs.
+FACTS_EV_SQL: Final = f"""
+CREATE OR REPLACE TEMP TABLE _fx_facts_ev AS
     SELECT run_id,
         count(*) AS n_rows,
         bit_xor(content_hash) AS content_x,
@@ -110,23 +110,38 @@ WITH ev AS (
         {{where}}
     ) e
     GROUP BY run_id
-),
+"""
+
+# What the sieve's statistics of a run depend on, cheap to compute: rows, content, conflict
+# marks and decoded payloads. Statistics kept from an earlier pass are used only while it holds.
+KEY_SQL: Final = """
+CREATE OR REPLACE TEMP TABLE _fx_key AS
+SELECT run_id, md5(concat_ws('|', count(*), bit_xor(content_hash), count(*) FILTER (WHERE conflict),
+                             count(*) FILTER (WHERE staged), count(payload_decoded))) AS stats_key
+FROM events {where}
+GROUP BY run_id
+"""
+
+# Run-level facts: `_fx_facts_ev` joined with run records, entity rows and traces.
+FACTS_SQL: Final = """
+CREATE OR REPLACE TEMP TABLE _fx_facts AS
+WITH ev AS (SELECT * FROM _fx_facts_ev),
 rr AS (
     SELECT run_id, workflow_name, status, started_at,
         hash(import_id, workflow_name, status, started_at, spec_version, error_code) AS h
-    FROM run_records {{where}}
+    FROM run_records {where}
 ),
 en AS (
     SELECT run_id, count(*) AS n,
         bit_xor(hash(entity_id, kind, name, token, status, completed_at, resume_at,
                      import_id, source_location)) AS h
-    FROM entities {{where}}
+    FROM entities {where}
     GROUP BY run_id
 ),
 tr AS (
     -- traces feed the replay detectors: a new trace makes its run stale
     SELECT run_id, count(*) AS n, max(replay_key) AS hi
-    FROM trace_replays {{where}}
+    FROM trace_replays {where}
     GROUP BY run_id
 )
 SELECT coalesce(ev.run_id, rr.run_id, en.run_id) AS run_id,

@@ -7,16 +7,90 @@ traceback is shown with FORENSICS_DEBUG=1.
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import click
 
 from forensics import __version__
 from forensics.errors import EXIT_INTERNAL, EXIT_USAGE, ForensicsError
+
+# Which module registers each command. Modules are imported only when their command is used,
+# so a command starts without loading the code (and libraries) of every other command.
+_COMMANDS: dict[str, str] = {
+    "import": "commands_import",
+    "dynamodb-presets": "commands_dynamodb",
+    "runs": "commands_store",
+    "events": "commands_store",
+    "sql": "commands_store",
+    "queries": "commands_store",
+    "export": "commands_store",
+    "demo": "commands_demo",
+    "check": "commands_analysis",
+    "explain": "commands_analysis",
+    "ids": "commands_analysis",
+    "open": "commands_tui",
+    "report": "commands_report",
+    "replays": "commands_replay",
+    "diff": "commands_replay",
+    "fences": "commands_replay",
+}
+# The subcommands of `forensics import`, the same way.
+_IMPORTERS: dict[str, str] = {
+    "json": "commands_import",
+    "dynamodb": "commands_dynamodb",
+    "postgres": "commands_postgres",
+    "trace": "commands_replay",
+}
+# Modules that add subcommands to `import` (and so need its group registered first).
+_EXTENDS_IMPORT: frozenset[str] = frozenset(
+    m for name, m in _IMPORTERS.items() if m != "commands_import"
+)
+_loaded: set[str] = set()
+
+
+def _load(module: str) -> None:
+    """Import a command module and let it register its commands (the `import` group first)."""
+    if module in _loaded:
+        return
+    if module in _EXTENDS_IMPORT:
+        _load("commands_import")
+    _loaded.add(module)
+    importlib.import_module(f"forensics.cli.{module}").register(cli)
+
+
+def load_all() -> None:
+    """Register every command now (for tools that walk the whole command tree)."""
+    for module in sorted(set(_COMMANDS.values()) | set(_IMPORTERS.values())):
+        _load(module)
+
+
+class LazyGroup(click.Group):
+    """A group whose commands come from `table` (name → module), loaded on first use."""
+
+    table: ClassVar[dict[str, str]] = {}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(self.table) | set(self.commands))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.table:
+            _load(self.table[cmd_name])
+        return self.commands.get(cmd_name)
+
+
+class _TopGroup(LazyGroup):
+    table: ClassVar[dict[str, str]] = _COMMANDS
+
+
+class ImportGroup(LazyGroup):
+    """`forensics import`: one subcommand per kind of source."""
+
+    table: ClassVar[dict[str, str]] = _IMPORTERS
 
 
 class Context:
@@ -26,7 +100,10 @@ class Context:
         self.db = db
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    cls=_TopGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.option(
     "--db",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -43,33 +120,6 @@ def cli(ctx: click.Context, db: Path) -> None:
     Import event logs into a DuckDB store, then look at runs, events and SQL over them.
     """
     ctx.obj = Context(db)
-
-
-def _register() -> None:
-    from forensics.cli import (
-        commands_analysis,
-        commands_demo,
-        commands_dynamodb,
-        commands_import,
-        commands_postgres,
-        commands_replay,
-        commands_report,
-        commands_store,
-        commands_tui,
-    )
-
-    commands_import.register(cli)
-    commands_dynamodb.register(cli)
-    commands_postgres.register(cli)
-    commands_store.register(cli)
-    commands_demo.register(cli)
-    commands_analysis.register(cli)
-    commands_tui.register(cli)
-    commands_report.register(cli)
-    commands_replay.register(cli)
-
-
-_register()
 
 
 def main(argv: list[str] | None = None) -> None:

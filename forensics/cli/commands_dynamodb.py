@@ -12,7 +12,7 @@ from rich.progress import Progress, ProgressColumn, SpinnerColumn, Task, TextCol
 from rich.text import Text
 
 from forensics.cli import Context
-from forensics.cli.commands_import import read_key, report
+from forensics.cli.commands_import import prepare_analysis, read_key, report
 from forensics.cli.options import format_option, key_file_option, output_option, parse_pairs
 from forensics.cli.render import emit
 from forensics.importers.base import ImportOptions
@@ -158,6 +158,7 @@ def _import_command(group: click.Group) -> None:
         with _progress(f"reading {table}") as advance, Store(obj.db) as store:
             options = ImportOptions(options.key, options.mapping, preset, advance)
             summary = import_dynamodb(store, conn, options, live)
+            prepare_analysis(store, [summary])
         report([summary], fmt)
 
 

@@ -12,7 +12,8 @@ import click
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from forensics.cli import Context
+from forensics.analysis.scan import Settings, keep_statistics
+from forensics.cli import Context, ImportGroup
 from forensics.cli.options import key_file_option, output_option, parse_pairs
 from forensics.cli.render import emit
 from forensics.errors import InputError, PartialImport
@@ -72,6 +73,27 @@ def report(summaries: Sequence[ImportSummary], fmt: str) -> None:
         )
 
 
+def prepare_analysis(store: Store, summaries: Sequence[ImportSummary]) -> None:
+    """Keep the analysis sieve's statistics of the runs these imports touched, so the next
+    `forensics check` reads them instead of computing them (it checks that they still hold)."""
+    ids = [s.import_id for s in summaries if s.stored or s.conflicts]
+    if not ids:
+        return
+    runs = [
+        r[0]
+        for r in store.con.execute(
+            "SELECT DISTINCT run_id FROM events WHERE import_id IN (SELECT unnest($1::INTEGER[]))",
+            [ids],
+        ).fetchall()
+    ]
+    if runs:
+        cur = store.cursor()
+        try:
+            keep_statistics(cur, Settings(), runs)
+        finally:
+            cur.close()
+
+
 def read_key(path: Path | None) -> bytes | None:
     """A 32-byte AES key from a file holding raw bytes, hex or base64."""
     if path is None:
@@ -111,7 +133,7 @@ def progress_bar(label: str) -> Iterator[ImportOptions]:
 
 
 def register(cli: click.Group) -> None:
-    @cli.group(name="import")
+    @cli.group(name="import", cls=ImportGroup)
     def import_group() -> None:
         """Import event logs into the store (every importer only reads its source)."""
 
@@ -156,4 +178,5 @@ def register(cli: click.Group) -> None:
                 progress=base.progress,
             )
             summaries = import_paths(store, paths, fmt=source_format, options=options)
+            prepare_analysis(store, summaries)
         report(summaries, fmt)

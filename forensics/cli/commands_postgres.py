@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from forensics.cli import Context
-from forensics.cli.commands_import import progress_bar, read_key, report
+from forensics.cli.commands_import import prepare_analysis, progress_bar, read_key, report
 from forensics.cli.options import key_file_option, output_option
 from forensics.importers.base import RecordError
 from forensics.importers.normalize import parse_time
@@ -120,4 +120,5 @@ def register(cli: click.Group) -> None:
                 progress=base.progress,
             )
             summary = run_import(store, options)
+            prepare_analysis(store, [summary])
         report([summary], fmt)

@@ -13,17 +13,19 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import orjson
-import pyarrow as pa
 
 from forensics.errors import StoreError
 from forensics.model import EntityRecord, EventRecord, ImportSummary, QuarantineRecord, RunRecord
 from forensics.store import ingest
 from forensics.store.ingest import run
 from forensics.store.schema import MIGRATIONS, VIEWS, Migration
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 DEFAULT_DB = "forensics.duckdb"
 BATCH_SIZE = 20_000
@@ -248,6 +250,8 @@ class ImportSession:
         """Upsert high-water marks of `source`; call after `finish` (see `import_marks`)."""
         if not marks:
             return
+        import pyarrow as pa
+
         table = pa.table({"item": list(marks), "mark": list(marks.values())})
 
         def work() -> None:
@@ -270,7 +274,9 @@ class ImportSession:
 
         def work() -> None:
             if events:
-                self.con.register("_staging_batch", ingest.events_to_arrow(events))
+                from forensics.store.batches import events_to_arrow
+
+                self.con.register("_staging_batch", events_to_arrow(events))
                 try:
                     self.read += ingest.insert_relation(
                         self.con, self.import_id, self.source_kind, "_staging_batch"

@@ -8,58 +8,58 @@ interrupted check leaves the previous results in place.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import duckdb
 import orjson
-import pyarrow as pa
 
 from forensics.model import Finding, RunVerdict
 from forensics.store.ingest import run
 
-_FINDING_SCHEMA = pa.schema(
-    [
-        ("finding_id", pa.string()),
-        ("run_id", pa.string()),
-        ("code", pa.string()),
-        ("severity", pa.string()),
-        ("correlation_id", pa.string()),
-        ("event_ids", pa.list_(pa.string())),
-        ("fatal_in", pa.list_(pa.string())),
-        ("replay_message", pa.string()),
-        ("evidence", pa.string()),
-        ("explanation", pa.string()),
-    ]
-)
+# Rows go in as one list parameter per column, zipped back into rows by `unnest`.
+_INSERT_FINDINGS = """
+INSERT INTO findings
+SELECT finding_id, run_id, code, severity, correlation_id, event_ids, fatal_in,
+       replay_message, json(evidence), explanation, now()
+FROM (SELECT unnest($1::VARCHAR[]) AS finding_id, unnest($2::VARCHAR[]) AS run_id,
+             unnest($3::VARCHAR[]) AS code, unnest($4::VARCHAR[]) AS severity,
+             unnest($5::VARCHAR[]) AS correlation_id, unnest($6::VARCHAR[][]) AS event_ids,
+             unnest($7::VARCHAR[][]) AS fatal_in, unnest($8::VARCHAR[]) AS replay_message,
+             unnest($9::VARCHAR[]) AS evidence, unnest($10::VARCHAR[]) AS explanation)
+"""
+_INSERT_VERDICTS = """
+INSERT INTO run_verdicts
+SELECT run_id, verdict, reason, fingerprint, now()
+FROM (SELECT unnest($1::VARCHAR[]) AS run_id, unnest($2::VARCHAR[]) AS verdict,
+             unnest($3::VARCHAR[]) AS reason, unnest($4::VARCHAR[]) AS fingerprint)
+"""
 
 
-def _findings_table(findings: Sequence[Finding]) -> pa.Table:
-    rows = {
-        "finding_id": [f.finding_id for f in findings],
-        "run_id": [f.run_id for f in findings],
-        "code": [f.code for f in findings],
-        "severity": [f.severity for f in findings],
-        "correlation_id": [f.correlation_id for f in findings],
-        "event_ids": [list(f.event_ids) for f in findings],
-        "fatal_in": [list(f.fatal_in) for f in findings],
-        "replay_message": [f.replay_message for f in findings],
-        "evidence": [
+def _finding_columns(findings: Sequence[Finding]) -> list[list[Any]]:
+    return [
+        [f.finding_id for f in findings],
+        [f.run_id for f in findings],
+        [f.code for f in findings],
+        [f.severity for f in findings],
+        [f.correlation_id for f in findings],
+        [list(f.event_ids) for f in findings],
+        [list(f.fatal_in) for f in findings],
+        [f.replay_message for f in findings],
+        [
             orjson.dumps(f.evidence, option=orjson.OPT_NON_STR_KEYS, default=str).decode()
             for f in findings
         ],
-        "explanation": [f.explanation for f in findings],
-    }
-    return pa.Table.from_pydict(rows, schema=_FINDING_SCHEMA)
+        [f.explanation for f in findings],
+    ]
 
 
-def _verdicts_table(verdicts: Sequence[RunVerdict]) -> pa.Table:
-    return pa.table(
-        {
-            "run_id": [v.run_id for v in verdicts],
-            "verdict": [v.verdict for v in verdicts],
-            "reason": pa.array([v.reason for v in verdicts], pa.string()),
-            "fingerprint": [v.fingerprint for v in verdicts],
-        }
-    )
+def _verdict_columns(verdicts: Sequence[RunVerdict]) -> list[list[Any]]:
+    return [
+        [v.run_id for v in verdicts],
+        [v.verdict for v in verdicts],
+        [v.reason for v in verdicts],
+        [v.fingerprint for v in verdicts],
+    ]
 
 
 def replace_findings(
@@ -69,36 +69,22 @@ def replace_findings(
     verdicts: Sequence[RunVerdict],
 ) -> None:
     """Make `findings` and `verdicts` the stored results of `run_ids` (and of nothing else)."""
-    scope = pa.table({"run_id": pa.array(list(run_ids), pa.string())})
-    con.register("_fx_replace_scope", scope)
-    con.register("_fx_new_findings", _findings_table(findings))
-    con.register("_fx_new_verdicts", _verdicts_table(verdicts))
+    run(con, "BEGIN")
     try:
-        run(con, "BEGIN")
-        try:
-            for table in ("findings", "run_verdicts"):
-                run(
-                    con,
-                    f"DELETE FROM {table} WHERE run_id IN (SELECT run_id FROM _fx_replace_scope)",
-                )
+        for table in ("findings", "run_verdicts"):
             run(
                 con,
-                "INSERT INTO findings SELECT finding_id, run_id, code, severity, correlation_id,"
-                " event_ids, fatal_in, replay_message, json(evidence), explanation, now()"
-                " FROM _fx_new_findings",
+                f"DELETE FROM {table} WHERE run_id IN (SELECT unnest($1::VARCHAR[]))",
+                [list(run_ids)],
             )
-            run(
-                con,
-                "INSERT INTO run_verdicts SELECT run_id, verdict, reason, fingerprint, now()"
-                " FROM _fx_new_verdicts",
-            )
-        except BaseException:
-            run(con, "ROLLBACK")
-            raise
-        run(con, "COMMIT")
-    finally:
-        for name in ("_fx_replace_scope", "_fx_new_findings", "_fx_new_verdicts"):
-            con.unregister(name)
+        if findings:
+            run(con, _INSERT_FINDINGS, _finding_columns(findings))
+        if verdicts:
+            run(con, _INSERT_VERDICTS, _verdict_columns(verdicts))
+    except BaseException:
+        run(con, "ROLLBACK")
+        raise
+    run(con, "COMMIT")
 
 
 def clear_findings(con: duckdb.DuckDBPyConnection) -> None:

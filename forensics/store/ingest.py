@@ -15,11 +15,8 @@ from typing import Any
 
 import duckdb
 import orjson
-import pyarrow as pa
 
-from forensics.model import EntityRecord, EventRecord, QuarantineRecord, RunRecord
-
-_TS = pa.timestamp("us", tz="UTC")
+from forensics.model import EntityRecord, QuarantineRecord, RunRecord
 
 
 def run(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> None:
@@ -32,35 +29,6 @@ def run(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> None:
 
 # What makes two copies of an event "the same content" (provenance and write-side metadata
 # such as write time or fence are not part of it). Recomputed, never stored, for conflicts.
-# What makes two copies of an event "the same content" (provenance and write-side metadata
-# such as write time or fence are not part of it). Recomputed, never stored, for conflicts.
-# The columns an importer supplies; everything else is derived here.
-STAGING_SCHEMA = pa.schema(
-    [
-        ("source_location", pa.string()),
-        ("source_position", pa.string()),
-        ("source_tag", pa.string()),
-        ("run_id", pa.string()),
-        ("event_id", pa.string()),
-        ("event_type", pa.string()),
-        ("correlation_id", pa.string()),
-        ("created_at", _TS),
-        ("occurred_at", _TS),
-        ("write_time", _TS),
-        ("spec_version", pa.int32()),
-        ("resume_id", pa.string()),
-        ("fence_last_event_id", pa.string()),
-        ("fence_state_updated_at", _TS),
-        ("event_data", pa.string()),
-        ("payload_field", pa.string()),
-        ("payload_raw", pa.binary()),
-        ("payload_decoded", pa.string()),
-        ("payload_format", pa.string()),
-        ("staged", pa.bool_()),
-        ("extra", pa.string()),
-    ]
-)
-
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
@@ -216,90 +184,17 @@ def _mark_conflicts(con: duckdb.DuckDBPyConnection) -> int:
     return int(row[0]) if row else 0
 
 
-def _json(value: Any) -> str | None:
+def to_json(value: Any) -> str | None:
     if value is None:
         return None
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
-def events_to_arrow(records: Sequence[EventRecord]) -> pa.Table:
-    """Columnar staging rows for a batch of records."""
-    cols: dict[str, list[Any]] = {name: [] for name in STAGING_SCHEMA.names}
-    for r in records:
-        p = r.provenance
-        cols["source_location"].append(p.location)
-        cols["source_position"].append(p.position)
-        cols["source_tag"].append(p.tag)
-        cols["run_id"].append(r.run_id)
-        cols["event_id"].append(r.event_id)
-        cols["event_type"].append(r.event_type)
-        cols["correlation_id"].append(r.correlation_id)
-        cols["created_at"].append(r.created_at)
-        cols["occurred_at"].append(r.occurred_at)
-        cols["write_time"].append(r.write_time)
-        cols["spec_version"].append(r.spec_version)
-        cols["resume_id"].append(r.resume_id)
-        cols["fence_last_event_id"].append(r.fence_last_event_id)
-        cols["fence_state_updated_at"].append(r.fence_state_updated_at)
-        cols["event_data"].append(_json(r.event_data))
-        cols["payload_field"].append(r.payload_field)
-        cols["payload_raw"].append(r.payload_raw)
-        cols["payload_decoded"].append(_json(r.payload_decoded))
-        cols["payload_format"].append(r.payload_format)
-        cols["staged"].append(r.staged)
-        cols["extra"].append(_json(r.extra))
-    return pa.Table.from_pydict(cols, schema=STAGING_SCHEMA)
-
-
-_RUN_SCHEMA = pa.schema(
-    [
-        ("run_id", pa.string()),
-        ("import_id", pa.int32()),
-        ("source_location", pa.string()),
-        ("workflow_name", pa.string()),
-        ("status", pa.string()),
-        ("deployment_id", pa.string()),
-        ("spec_version", pa.int32()),
-        ("created_at", _TS),
-        ("started_at", _TS),
-        ("completed_at", _TS),
-        ("error_code", pa.string()),
-        ("error", pa.string()),
-        ("extra", pa.string()),
-    ]
-)
-_ENTITY_SCHEMA = pa.schema(
-    [
-        ("import_id", pa.int32()),
-        ("source_location", pa.string()),
-        ("run_id", pa.string()),
-        ("entity_id", pa.string()),
-        ("kind", pa.string()),
-        ("name", pa.string()),
-        ("token", pa.string()),
-        ("status", pa.string()),
-        ("attempt", pa.int32()),
-        ("created_at", _TS),
-        ("started_at", _TS),
-        ("completed_at", _TS),
-        ("resume_at", _TS),
-        ("spec_version", pa.int32()),
-        ("extra", pa.string()),
-    ]
-)
-
-
-def _batch(rows: list[tuple[Any, ...]], schema: pa.Schema) -> pa.Table:
-    """Rows as an Arrow table (one insert per batch: executemany is a statement per row)."""
-    columns = list(zip(*rows, strict=True))
-    return pa.Table.from_arrays(
-        [pa.array(c, f.type) for c, f in zip(columns, schema, strict=True)], schema=schema
-    )
-
-
 def write_runs(con: duckdb.DuckDBPyConnection, import_id: int, runs: Sequence[RunRecord]) -> int:
     """Upsert run records: a newer import's record replaces the older one of the same run
     (and within one batch the last record of a run wins)."""
+    from forensics.store import batches  # Arrow only where rows are written
+
     latest = {r.run_id: r for r in runs}
     rows = [
         (
@@ -314,13 +209,13 @@ def write_runs(con: duckdb.DuckDBPyConnection, import_id: int, runs: Sequence[Ru
             r.started_at,
             r.completed_at,
             r.error_code,
-            _json(r.error),
-            _json(r.extra),
+            to_json(r.error),
+            to_json(r.extra),
         )
         for r in latest.values()
     ]
     if rows:
-        con.register("_runs_batch", _batch(rows, _RUN_SCHEMA))
+        con.register("_runs_batch", batches.runs_table(rows))
         try:
             run(
                 con,
@@ -352,13 +247,15 @@ def write_entities(
             e.completed_at,
             e.resume_at,
             e.spec_version,
-            _json(e.extra),
+            to_json(e.extra),
         )
         for e in entities
     ]
     if not rows:
         return 0
-    con.register("_entities_batch", _batch(rows, _ENTITY_SCHEMA))
+    from forensics.store import batches  # Arrow only where rows are written
+
+    con.register("_entities_batch", batches.entities_table(rows))
     try:
         run(
             con,

@@ -31,7 +31,7 @@ from forensics.decode import PAYLOAD_FIELDS, DecodeError, decode_cbor, decode_pa
 from forensics.importers.base import RecordError
 from forensics.importers.normalize import split_payload
 from forensics.model import Provenance, QuarantineRecord
-from forensics.store.ingest import STAGING_SCHEMA
+from forensics.store.batches import STAGING_SCHEMA
 
 Decoded = tuple[str | None, str | None, bytes | None, str | None, str]
 # What decoding a batch needs: event types, payload_cbor blobs, payload texts, spec versions.

@@ -1,0 +1,128 @@
+"""Arrow batches of staging, run and entity rows: how importers hand rows to the store in bulk.
+
+Kept apart from `ingest` so that reading the store never loads pyarrow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pyarrow as pa
+
+from forensics.model import EventRecord
+from forensics.store.ingest import to_json
+
+_TS = pa.timestamp("us", tz="UTC")
+
+# The columns an importer supplies; everything else is derived here.
+STAGING_SCHEMA = pa.schema(
+    [
+        ("source_location", pa.string()),
+        ("source_position", pa.string()),
+        ("source_tag", pa.string()),
+        ("run_id", pa.string()),
+        ("event_id", pa.string()),
+        ("event_type", pa.string()),
+        ("correlation_id", pa.string()),
+        ("created_at", _TS),
+        ("occurred_at", _TS),
+        ("write_time", _TS),
+        ("spec_version", pa.int32()),
+        ("resume_id", pa.string()),
+        ("fence_last_event_id", pa.string()),
+        ("fence_state_updated_at", _TS),
+        ("event_data", pa.string()),
+        ("payload_field", pa.string()),
+        ("payload_raw", pa.binary()),
+        ("payload_decoded", pa.string()),
+        ("payload_format", pa.string()),
+        ("staged", pa.bool_()),
+        ("extra", pa.string()),
+    ]
+)
+
+
+def events_to_arrow(records: Sequence[EventRecord]) -> pa.Table:
+    """Columnar staging rows for a batch of records."""
+    cols: dict[str, list[Any]] = {name: [] for name in STAGING_SCHEMA.names}
+    for r in records:
+        p = r.provenance
+        cols["source_location"].append(p.location)
+        cols["source_position"].append(p.position)
+        cols["source_tag"].append(p.tag)
+        cols["run_id"].append(r.run_id)
+        cols["event_id"].append(r.event_id)
+        cols["event_type"].append(r.event_type)
+        cols["correlation_id"].append(r.correlation_id)
+        cols["created_at"].append(r.created_at)
+        cols["occurred_at"].append(r.occurred_at)
+        cols["write_time"].append(r.write_time)
+        cols["spec_version"].append(r.spec_version)
+        cols["resume_id"].append(r.resume_id)
+        cols["fence_last_event_id"].append(r.fence_last_event_id)
+        cols["fence_state_updated_at"].append(r.fence_state_updated_at)
+        cols["event_data"].append(to_json(r.event_data))
+        cols["payload_field"].append(r.payload_field)
+        cols["payload_raw"].append(r.payload_raw)
+        cols["payload_decoded"].append(to_json(r.payload_decoded))
+        cols["payload_format"].append(r.payload_format)
+        cols["staged"].append(r.staged)
+        cols["extra"].append(to_json(r.extra))
+    return pa.Table.from_pydict(cols, schema=STAGING_SCHEMA)
+
+
+_RUN_SCHEMA = pa.schema(
+    [
+        ("run_id", pa.string()),
+        ("import_id", pa.int32()),
+        ("source_location", pa.string()),
+        ("workflow_name", pa.string()),
+        ("status", pa.string()),
+        ("deployment_id", pa.string()),
+        ("spec_version", pa.int32()),
+        ("created_at", _TS),
+        ("started_at", _TS),
+        ("completed_at", _TS),
+        ("error_code", pa.string()),
+        ("error", pa.string()),
+        ("extra", pa.string()),
+    ]
+)
+_ENTITY_SCHEMA = pa.schema(
+    [
+        ("import_id", pa.int32()),
+        ("source_location", pa.string()),
+        ("run_id", pa.string()),
+        ("entity_id", pa.string()),
+        ("kind", pa.string()),
+        ("name", pa.string()),
+        ("token", pa.string()),
+        ("status", pa.string()),
+        ("attempt", pa.int32()),
+        ("created_at", _TS),
+        ("started_at", _TS),
+        ("completed_at", _TS),
+        ("resume_at", _TS),
+        ("spec_version", pa.int32()),
+        ("extra", pa.string()),
+    ]
+)
+
+
+def _batch(rows: list[tuple[Any, ...]], schema: pa.Schema) -> pa.Table:
+    """Rows as an Arrow table (one insert per batch: executemany is a statement per row)."""
+    columns = list(zip(*rows, strict=True))
+    return pa.Table.from_arrays(
+        [pa.array(c, f.type) for c, f in zip(columns, schema, strict=True)], schema=schema
+    )
+
+
+def runs_table(rows: list[tuple[Any, ...]]) -> pa.Table:
+    """Run-record rows (in `run_records` column order) as an Arrow table."""
+    return _batch(rows, _RUN_SCHEMA)
+
+
+def entities_table(rows: list[tuple[Any, ...]]) -> pa.Table:
+    """Entity rows (in `entities` column order) as an Arrow table."""
+    return _batch(rows, _ENTITY_SCHEMA)
