@@ -7,9 +7,10 @@ In the same run this script times, as medians of `--repeat` rounds:
 
 * the baseline, `lag(event_type) OVER (PARTITION BY run_id ORDER BY event_id)` over all
   events, in process and as a fresh `python -c` process;
-* `forensics check --format json > /dev/null` on a store with no results yet (cold) and
-  again with nothing stale (warm): wall time and the child's CPU time, each as a ratio to
-  the baseline process (CPU time is the steadier figure on a shared machine);
+* `forensics check --format json > /dev/null` on a store with no results yet (cold), as the
+  import left it (with the sieve statistics it keeps) and with those dropped too, and again
+  with nothing stale (warm): wall time and the child's CPU time, each as a ratio to the
+  baseline process (CPU time is the steadier figure on a shared machine);
 * the deep analysis behind `forensics explain RUN` of the 25,000-event run (its stored
   results dropped first), in process and as a process;
 
@@ -40,13 +41,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from check_data import Injected, bench_events
 
 from forensics.analysis.engine import explain_run
+from forensics.analysis.scan import forget_statistics
 from forensics.store import Store
 from forensics.store.findings import clear_findings, replace_findings
 
 OUT = Path(__file__).resolve().parent / "out"
 STORE = OUT / "check-store.duckdb"
 MANIFEST = OUT / "check-injected.json"
-BUILD_VERSION = 1
+BUILD_VERSION = 2  # 2: the import keeps the sieve statistics
 LAG_SQL = (
     "SELECT count(prev) FROM (SELECT lag(event_type) OVER"
     " (PARTITION BY run_id ORDER BY event_id) AS prev FROM events)"
@@ -141,6 +143,12 @@ def forget_all() -> None:
         clear_findings(store.con)
 
 
+def forget_all_and_statistics() -> None:
+    with Store(STORE) as store:
+        clear_findings(store.con)
+        forget_statistics(store.con)
+
+
 def forget(run_id: str) -> None:
     with Store(STORE) as store:
         replace_findings(store.con, [run_id], [], [])
@@ -177,6 +185,9 @@ def main() -> None:
     print(f"store: {events:,} events, {len(injected)} injected shapes")
     base = timed(baseline_in_process, n)
     base_wall, base_cpu = process(baseline_args(), n)
+    bare_wall, bare_cpu = process(
+        forensics_args("check", "--format", "json"), n, forget_all_and_statistics
+    )
     cold_wall, cold_cpu = process(forensics_args("check", "--format", "json"), n, forget_all)
     warm_wall, warm_cpu = process(forensics_args("check", "--format", "json"), n)
     explain_wall, _ = process(forensics_args("explain", big), n, lambda: forget(big))
@@ -185,8 +196,11 @@ def main() -> None:
     missing = found_all(injected)
     print(f"baseline lag pass: {base:.2f} s in process; as a process {base_wall:.2f} s wall,"
           f" {base_cpu:.2f} s CPU")  # fmt: skip
-    for name, wall, cpu in (("cold", cold_wall, cold_cpu), ("warm, nothing stale", warm_wall,
-                                                             warm_cpu)):  # fmt: skip
+    for name, wall, cpu in (
+        ("cold: no results, statistics kept by the import", cold_wall, cold_cpu),
+        ("cold: no results and no kept statistics", bare_wall, bare_cpu),
+        ("warm, nothing stale", warm_wall, warm_cpu),
+    ):
         print(
             f"check ({name}): {wall:.2f} s wall = {wall / base_wall:.2f}x the baseline process"
             f" ({wall / base:.2f}x in process); {cpu:.2f} s CPU = {cpu / base_cpu:.2f}x"

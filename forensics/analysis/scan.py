@@ -109,8 +109,7 @@ def facts(con: duckdb.DuckDBPyConnection, settings: Settings, run_ids: list[str]
     Also `_fx_kept`: the runs whose kept statistics still match their events (`stage` reads
     those instead of computing them again).
     """
-    where = "" if run_ids is None else "WHERE run_id IN (SELECT unnest($runs::VARCHAR[]))"
-    scope: dict[str, Any] = {} if run_ids is None else {"runs": run_ids}
+    where, scope = _runs_filter(con, "_fx_want", "runs", run_ids)
     con.execute(KEY_SQL.replace("{where}", where), scope or None)
     if cached_version(con) == _version(settings):
         con.execute(
@@ -138,15 +137,32 @@ def facts(con: duckdb.DuckDBPyConnection, settings: Settings, run_ids: list[str]
     con.execute(FACTS_SQL.replace("{where}", where), params)
 
 
+# Up to this many runs are bound as a list, which DuckDB folds into a constant filter that
+# skips other runs' row groups; more go through a temp table and a semi-join.
+_BOUND_RUNS: Final = 500
+
+
+def _runs_filter(
+    con: duckdb.DuckDBPyConnection, table: str, param: str, runs: list[str] | None
+) -> tuple[str, dict[str, Any]]:
+    """A `WHERE` clause selecting `runs` (None: every run) and the parameters it needs."""
+    if runs is None:
+        return "", {}
+    if len(runs) <= _BOUND_RUNS:
+        return f"WHERE run_id IN (SELECT unnest(${param}::VARCHAR[]))", {param: runs}
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT unnest(?::VARCHAR[]) AS run_id", [runs]
+    )
+    return f"WHERE run_id IN (SELECT run_id FROM {table})", {}
+
+
 def _computed(con: duckdb.DuckDBPyConnection, sql: str, runs: list[str]) -> None:
     """Run a statement whose `{in_todo}` filter selects `runs` (none: an empty result)."""
-    if runs:
-        con.execute(sql.replace("{in_todo}", _IN_TODO), {"todo": runs})
-    else:
+    if not runs:
         con.execute(sql.replace("{in_todo}", "false"))
-
-
-_IN_TODO: Final = "run_id IN (SELECT unnest($todo::VARCHAR[]))"
+        return
+    where, params = _runs_filter(con, "_fx_todo", "todo", runs)
+    con.execute(sql.replace("{in_todo}", where.removeprefix("WHERE ")), params or None)
 
 
 def sieve(
@@ -243,6 +259,8 @@ def stage(
 
 def drop(con: duckdb.DuckDBPyConnection) -> None:
     for table in (
+        "_fx_want",
+        "_fx_todo",
         "_fx_key",
         "_fx_kept",
         "_fx_facts_ev",

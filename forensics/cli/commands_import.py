@@ -86,12 +86,14 @@ def prepare_analysis(store: Store, summaries: Sequence[ImportSummary]) -> None:
             [ids],
         ).fetchall()
     ]
-    if runs:
-        cur = store.cursor()
-        try:
-            keep_statistics(cur, Settings(), runs)
-        finally:
-            cur.close()
+    if not runs:
+        return
+    total = store.con.execute("SELECT count(DISTINCT run_id) FROM events").fetchall()[0][0]
+    cur = store.cursor()
+    try:
+        keep_statistics(cur, Settings(), None if len(runs) == total else runs)
+    finally:
+        cur.close()
 
 
 def read_key(path: Path | None) -> bytes | None:

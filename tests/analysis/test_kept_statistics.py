@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
+from forensics.analysis import scan
 from forensics.analysis.engine import check
 from forensics.analysis.scan import Settings, forget_statistics, keep_statistics
 from forensics.cli import cli
@@ -100,3 +102,25 @@ def test_keep_statistics_computes_only_what_is_missing(tmp_path: Path) -> None:
         total = keep_statistics(cur, Settings(), None)
         assert total == len(_kept_runs(store)) > 0
         assert keep_statistics(cur, Settings(), None) == 0
+
+
+def test_long_run_lists_go_through_a_temp_table_with_the_same_results(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "s.duckdb"
+    _import_all(db)
+    with Store(db) as store:
+        rows = store.con.execute("SELECT DISTINCT run_id FROM events").fetchall()
+        runs = sorted(r[0] for r in rows)
+        forget_statistics(store.con)
+        clear_findings(store.con)
+        bound = check(store, run_ids=runs[1:])
+        monkeypatch.setattr(scan, "_BOUND_RUNS", 1)
+        forget_statistics(store.con)
+        clear_findings(store.con)
+        assert check(store, run_ids=runs[1:]) == bound
+        both = check(store, run_ids=runs)
+        forget_statistics(store.con)
+        clear_findings(store.con)
+        again = check(store, run_ids=runs)
+        assert (both.runs, both.findings) == (again.runs, again.findings)
