@@ -65,9 +65,6 @@ class Scan:
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
-# A bound list of runs; DuckDB folds it into a constant filter that skips other row groups.
-_IN_RUNS: Final = "run_id IN (SELECT unnest($runs::VARCHAR[]))"
-
 # One copy per (run, event id), preferring the copy `run_log` prefers.
 _EVENTS: Final = """
 CREATE OR REPLACE TEMP TABLE _fx_ev AS
@@ -79,7 +76,7 @@ FROM (
         PARTITION BY e.run_id, e.event_id
         ORDER BY {COPY_ORDER_E}) AS copy_no
     FROM events e
-    WHERE NOT e.staged AND e.run_id IN (SELECT unnest($runs::VARCHAR[])) AND (
+    WHERE NOT e.staged AND {in_runs} AND (
         e.run_id IN (SELECT run_id FROM _fx_suspect_runs)
         OR EXISTS (SELECT 1 FROM _fx_suspect_ent s
                    WHERE s.run_id = e.run_id AND s.cid = e.correlation_id))
@@ -93,7 +90,7 @@ SELECT DISTINCT e.run_id, e.correlation_id AS cid
 FROM (
     SELECT run_id, correlation_id, {GKEY} AS gkey
     FROM events
-    WHERE NOT staged AND correlation_id IS NOT NULL AND {_IN_RUNS}
+    WHERE NOT staged AND correlation_id IS NOT NULL AND {{in_runs}}
 ) e
 SEMI JOIN _fx_suspect_groups g ON g.run_id = e.run_id AND g.gkey = e.gkey
 """
@@ -156,13 +153,15 @@ def _runs_filter(
     return f"WHERE run_id IN (SELECT run_id FROM {table})", {}
 
 
-def _computed(con: duckdb.DuckDBPyConnection, sql: str, runs: list[str]) -> None:
-    """Run a statement whose `{in_todo}` filter selects `runs` (none: an empty result)."""
+def _computed(
+    con: duckdb.DuckDBPyConnection, sql: str, runs: list[str], slot: str = "in_todo"
+) -> None:
+    """Run a statement whose `{slot}` filter selects `runs` (none: an empty result)."""
     if not runs:
-        con.execute(sql.replace("{in_todo}", "false"))
+        con.execute(sql.replace("{" + slot + "}", "false"))
         return
-    where, params = _runs_filter(con, "_fx_todo", "todo", runs)
-    con.execute(sql.replace("{in_todo}", where.removeprefix("WHERE ")), params or None)
+    where, params = _runs_filter(con, f"_fx_{slot}", "todo", runs)
+    con.execute(sql.replace("{" + slot + "}", where.removeprefix("WHERE ")), params or None)
 
 
 def sieve(
@@ -246,21 +245,22 @@ def stage(
     grouped = [
         r[0] for r in con.execute("SELECT DISTINCT run_id FROM _fx_suspect_groups").fetchall()
     ]
-    con.execute(_SUSPECT_CIDS, {"runs": grouped})
+    _computed(con, _SUSPECT_CIDS, grouped, "in_runs")
     suspects = [
         r[0]
         for r in con.execute(
             "SELECT run_id FROM _fx_suspect_runs UNION SELECT run_id FROM _fx_suspect_ent"
         ).fetchall()
     ]
-    con.execute(_EVENTS, {"runs": suspects})
+    _computed(con, _EVENTS, suspects, "in_runs")
     return Scan(con, settings)
 
 
 def drop(con: duckdb.DuckDBPyConnection) -> None:
     for table in (
         "_fx_want",
-        "_fx_todo",
+        "_fx_in_todo",
+        "_fx_in_runs",
         "_fx_key",
         "_fx_kept",
         "_fx_facts_ev",
