@@ -100,11 +100,13 @@ def _version(settings: Settings) -> str:
     return f"v{ENGINE_VERSION}.{SIEVE_VERSION};width={max(1, int(settings.inversion_tolerance_ms))}"
 
 
-def facts(con: duckdb.DuckDBPyConnection, settings: Settings, run_ids: list[str] | None) -> None:
+def facts(
+    con: duckdb.DuckDBPyConnection, settings: Settings, run_ids: list[str] | None
+) -> list[str]:
     """`_fx_facts`: one row per run (every run, or `run_ids`) with its exact run-level facts.
 
     Also `_fx_kept`: the runs whose kept statistics still match their events (`stage` reads
-    those instead of computing them again).
+    those instead of computing them again). Returns the runs whose statistics are not kept.
     """
     where, scope = _runs_filter(con, "_fx_want", "runs", run_ids)
     con.execute(KEY_SQL.replace("{where}", where), scope or None)
@@ -115,13 +117,13 @@ def facts(con: duckdb.DuckDBPyConnection, settings: Settings, run_ids: list[str]
         )
     else:
         con.execute("CREATE OR REPLACE TEMP TABLE _fx_kept (run_id VARCHAR)")
+    kept = con.execute("SELECT count(*) FROM _fx_kept").fetchall()[0][0]
     todo = [
         r[0]
         for r in con.execute(
             "SELECT run_id FROM _fx_key WHERE run_id NOT IN (SELECT run_id FROM _fx_kept)"
         ).fetchall()
     ]
-    kept = con.execute("SELECT count(*) FROM _fx_kept").fetchall()[0][0]
     if not kept:
         con.execute(FACTS_EV_SQL.replace("{where}", where), scope or None)
     else:
@@ -132,6 +134,7 @@ def facts(con: duckdb.DuckDBPyConnection, settings: Settings, run_ids: list[str]
         )
     params: dict[str, Any] = {"settings": settings.key(), **scope}
     con.execute(FACTS_SQL.replace("{where}", where), params)
+    return todo
 
 
 # Up to this many runs are bound as a list, which DuckDB folds into a constant filter that
@@ -210,12 +213,10 @@ def keep_statistics(
     kept yet or no longer match their events, so a later `check` reads them; returns how many
     runs were computed."""
     try:
-        facts(con, settings, run_ids)
-        runs = [r[0] for r in con.execute("SELECT run_id FROM _fx_key").fetchall()]
-        kept = {r[0] for r in con.execute("SELECT run_id FROM _fx_kept").fetchall()}
-        todo = [r for r in runs if r not in kept]
+        todo = facts(con, settings, run_ids)
         if todo:
-            sieve(con, todo, settings, every=run_ids is None and not kept)
+            every = run_ids is None and not con.execute("SELECT 1 FROM _fx_kept").fetchall()
+            sieve(con, todo, settings, every=every)
         return len(todo)
     finally:
         drop(con)
