@@ -56,13 +56,19 @@ CORRUPT_SQL: Final = (
     + "))"
 )
 _NOT_STAGED: Final = "NOT staged"
+# The XOR of a run's content hashes, as its two 64-bit halves: DuckDB's `bit_xor` over the
+# 128-bit hash itself is two orders of magnitude slower once there are thousands of runs.
+CONTENT_X: Final = (
+    "bit_xor((content_hash >> 64)::UBIGINT) || ':'"
+    " || bit_xor((content_hash & 18446744073709551615::UHUGEINT)::UBIGINT)"
+)
 
 # What the events of a run say, one row per run (`_fx_facts_ev`); `{{where}}` picks the runs.
 FACTS_EV_SQL: Final = f"""
 CREATE OR REPLACE TEMP TABLE _fx_facts_ev AS
     SELECT run_id,
         count(*) AS n_rows,
-        bit_xor(content_hash) AS content_x,
+        {CONTENT_X} AS content_x,
         count(*) FILTER (WHERE {_NOT_STAGED}) AS n_events,
         count(*) FILTER (WHERE conflict) AS n_conflict_rows,
         max(created_at) AS last_at,
@@ -114,11 +120,11 @@ CREATE OR REPLACE TEMP TABLE _fx_facts_ev AS
 
 # What the sieve's statistics of a run depend on, cheap to compute: rows, content, conflict
 # marks and decoded payloads. Statistics kept from an earlier pass are used only while it holds.
-KEY_SQL: Final = """
+KEY_SQL: Final = f"""
 CREATE OR REPLACE TEMP TABLE _fx_key AS
-SELECT run_id, md5(concat_ws('|', count(*), bit_xor(content_hash), count(*) FILTER (WHERE conflict),
+SELECT run_id, md5(concat_ws('|', count(*), {CONTENT_X}, count(*) FILTER (WHERE conflict),
                              count(*) FILTER (WHERE staged), count(payload_decoded))) AS stats_key
-FROM events {where}
+FROM events {{where}}
 GROUP BY run_id
 """
 

@@ -9,25 +9,25 @@ tag; `*.json.tmp.*` files are half-written and skipped. `hook_received` events s
 `runs/`, `steps/`, `hooks/` and `waits/` become run and entity records. The run id always
 comes from a file's content, never its name (ids may contain `-`). A broken file is
 quarantined with its path and the import goes on. Reading is the hot path (a directory can
-hold hundreds of thousands of files), so it uses `os.scandir` and raw `os.read`.
+hold hundreds of thousands of files), so it uses `os.scandir` and raw `os.read`, and files
+are read and parsed in batches, by worker processes once a directory turns out to be large.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor, wait
-from itertools import islice
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 import orjson
+import pyarrow as pa
 
 from forensics.errors import InputError
 from forensics.importers.base import ImportOptions, RecordError
 from forensics.importers.normalize import event_from_dict
+from forensics.importers.parallel import Decoders
 from forensics.importers.records import (
     Payloads,
     hook_from_dict,
@@ -37,6 +37,7 @@ from forensics.importers.records import (
 )
 from forensics.model import EntityRecord, EventRecord, Provenance, QuarantineRecord
 from forensics.store import ImportSession
+from forensics.store.batches import events_to_arrow
 
 DATA_DIR_NAMES = (".workflow-data", ".next/workflow-data")
 LAYOUT_STATES = ("run-scoped", "migrating", "flattening")
@@ -44,12 +45,11 @@ LAYOUT_STATES = ("run-scoped", "migrating", "flattening")
 _TAG = re.compile(r"\.([A-Za-z][A-Za-z0-9-]*)$")
 _READ_CHUNK = 1 << 16
 _RAW_LIMIT = 1 << 20  # quarantine keeps at most this many characters of a broken file
-_PROGRESS_EVERY = 1000
-_BATCH = 256  # files per read-ahead batch
-_WINDOW = 8  # batches read ahead
-_SINK_BATCH = 5000  # events handed to the store thread at once
-_REMEMBER = 100_000  # decoded event payloads kept for the run and step files (~60 MB)
+_PARSE_BATCH = 2000  # event files per parsing job
+_STORE_BATCH = 20_000  # events written to the store at once
+PARALLEL_MIN_FILES = 4_000  # event files parsed here before worker processes take over
 R = TypeVar("R")
+T = TypeVar("T")
 
 
 class WorldLocalImporter:
@@ -104,35 +104,67 @@ def read_bytes(path: str) -> bytes:
         os.close(fd)
 
 
-def _read_batch(paths: list[str]) -> list[bytes | OSError]:
-    out: list[bytes | OSError] = []
-    for path in paths:
+# What one parsing job hands back: the rows to store, the files to quarantine as
+# (path, reason, content), and how many event files are named unlike their content.
+Failure = tuple[str, str, bytes | None]
+
+
+def parse_event_files(
+    root: str, prefix: str, files: list[tuple[str, str | None, bool]], key: bytes | None
+) -> tuple[pa.Table, list[Failure], int]:
+    """Read and parse event files `(relative path, tag, staged)` of the data directory `root`
+    into staging rows (run in worker processes for large directories)."""
+    records: list[EventRecord] = []
+    failed: list[Failure] = []
+    misnamed = 0
+    for rel, tag, is_staged in files:
         try:
-            out.append(read_bytes(path))
+            data = read_bytes(f"{root}/{rel}")
         except OSError as exc:
-            out.append(exc)
-    return out
+            failed.append((rel, f"cannot read file: {exc}", None))
+            continue
+        where = Provenance(prefix + rel, None, tag)
+        try:
+            record = event_from_dict(orjson.loads(data), where, staged=is_staged, key=key)
+        except ValueError as exc:  # RecordError, DecodeError, orjson.JSONDecodeError
+            failed.append((rel, str(exc), data))
+            continue
+        expected = record.event_id if is_staged else f"{record.run_id}-{record.event_id}"
+        if not rel.rpartition("/")[2].startswith(expected):
+            misnamed += 1
+        records.append(record)
+    return events_to_arrow(records), failed, misnamed
 
 
-def read_ahead(paths: list[str]) -> Iterator[bytes | OSError]:
-    """The contents of `paths` in order, read by one helper thread a few batches ahead.
+def parse_record_files(
+    root: str,
+    prefix: str,
+    files: list[tuple[str, str | None]],
+    build: Callable[[dict[str, Any], Provenance, Payloads], R],
+    key: bytes | None,
+) -> tuple[list[R], list[Failure]]:
+    """Read and build run or entity records from their files (a parsing job)."""
+    payloads = Payloads(key)
+    out: list[R] = []
+    failed: list[Failure] = []
+    for rel, tag in files:
+        try:
+            data = read_bytes(f"{root}/{rel}")
+        except OSError as exc:
+            failed.append((rel, f"cannot read file: {exc}", None))
+            continue
+        try:
+            d = orjson.loads(data)
+            if not isinstance(d, dict):
+                raise RecordError(f"expected a JSON object, got {type(d).__name__}")
+            out.append(build(d, Provenance(prefix + rel, None, tag), payloads))
+        except ValueError as exc:
+            failed.append((rel, str(exc), data))
+    return out, failed
 
-    `open`/`read` release the GIL, so on a second core the reads overlap with the parsing
-    done by the caller (10–20% less wall time on 100,000 event files when a core is free).
-    """
-    batches = iter([paths[i : i + _BATCH] for i in range(0, len(paths), _BATCH)])
-    pool = ThreadPoolExecutor(1, thread_name_prefix="forensics-read")
-    try:
-        window: deque[Future[list[bytes | OSError]]] = deque(
-            pool.submit(_read_batch, b) for b in islice(batches, _WINDOW)
-        )
-        while window:
-            done = window.popleft().result()
-            if (following := next(batches, None)) is not None:
-                window.append(pool.submit(_read_batch, following))
-            yield from done
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+
+def _batches(items: list[T], size: int) -> Iterator[list[T]]:
+    return (items[i : i + size] for i in range(0, len(items), size))
 
 
 def split_name(name: str) -> tuple[str, str | None]:
@@ -141,54 +173,6 @@ def split_name(name: str) -> tuple[str, str | None]:
     if "." in stem and (m := _TAG.search(stem)):
         return stem[: m.start()], m.group(1)
     return stem, None
-
-
-class _Sink:
-    """Hands events to the session in batches on a helper thread, one batch at a time.
-
-    DuckDB releases the GIL while it inserts a batch, so the store's work overlaps with the
-    parsing of the next files. Only this thread touches the session until `__exit__`.
-    """
-
-    def __init__(self, session: ImportSession) -> None:
-        self.session = session
-        self.batch: list[EventRecord | QuarantineRecord] = []
-        self.pool = ThreadPoolExecutor(1, thread_name_prefix="forensics-store")
-        self.pending: Future[None] | None = None
-
-    def __enter__(self) -> _Sink:
-        return self
-
-    def add(self, record: EventRecord | QuarantineRecord) -> None:
-        self.batch.append(record)
-        if len(self.batch) >= _SINK_BATCH:
-            self._ship()
-
-    def _ship(self) -> None:
-        if self.pending is not None:
-            self.pending.result()  # re-raises a store error in this thread
-        self.pending = self.pool.submit(self._store, self.batch)
-        self.batch = []
-
-    def _store(self, batch: list[EventRecord | QuarantineRecord]) -> None:
-        add_event, quarantine = self.session.add_event, self.session.quarantine
-        for item in batch:
-            if type(item) is EventRecord:
-                add_event(item)
-            else:
-                assert isinstance(item, QuarantineRecord)
-                quarantine(item)
-
-    def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
-        try:
-            if exc_type is None:
-                self._ship()
-                assert self.pending is not None
-                self.pending.result()
-            elif self.pending is not None:
-                wait([self.pending])  # let the store finish its batch; the error in flight wins
-        finally:
-            self.pool.shutdown(wait=True)
 
 
 class _Reader:
@@ -206,9 +190,6 @@ class _Reader:
         self.misnamed = 0
         self.flat_events = 0
         self.scoped_events = 0
-        # Where quarantined records go: the session, or the store thread while it owns it.
-        self.held: Callable[[QuarantineRecord], None] = session.quarantine
-        self.payloads = Payloads(options.key, _REMEMBER)
 
     # -- layout and events -----------------------------------------------------------------
 
@@ -246,47 +227,28 @@ class _Reader:
         self._events(files, staged)
 
     def _events(self, files: list[tuple[str, str | None]], staged: list[bool]) -> None:
-        with _Sink(self.session) as sink:
-            self.held = sink.add
-            try:
-                self._parse_events(files, staged, sink.add)
-            finally:
-                self.held = self.session.quarantine
-
-    def _parse_events(
-        self,
-        files: list[tuple[str, str | None]],
-        staged: list[bool],
-        add: Callable[[EventRecord], None],
-    ) -> None:
-        key, prefix, remember = self.options.key, self.prefix, self.payloads.remember
-        progress, every = self.options.progress, _PROGRESS_EVERY
-        contents = read_ahead([f"{self.root}/{rel}" for rel, _tag in files])
-        for n, ((rel, tag), is_staged, data) in enumerate(
-            zip(files, staged, contents, strict=True), 1
-        ):
-            if isinstance(data, OSError):
-                self.quarantine(rel, f"cannot read file: {data}", None)
-                continue
-            try:
-                record = event_from_dict(
-                    orjson.loads(data),
-                    Provenance(prefix + rel, None, tag),
-                    staged=is_staged,
-                    key=key,
-                )
-            except ValueError as exc:  # RecordError, DecodeError, orjson.JSONDecodeError
-                self.quarantine(rel, str(exc), data)
-                continue
-            expected = record.event_id if is_staged else f"{record.run_id}-{record.event_id}"
-            if not rel.rpartition("/")[2].startswith(expected):
-                self.misnamed += 1
-            remember(record)
-            add(record)
-            if progress is not None and n % every == 0:
-                progress(every)
-        if progress is not None and len(files) % every:
-            progress(len(files) % every)
+        progress, key = self.options.progress, self.options.key
+        jobs = [(rel, tag, is_staged) for (rel, tag), is_staged in zip(files, staged, strict=True)]
+        batches = (
+            (batch, len(batch), (self.root, self.prefix, batch, key))
+            for batch in _batches(jobs, _PARSE_BATCH)
+        )
+        # The workers do nearly all the work here (reading, parsing, decoding), so this
+        # process keeps no core of its own: it only hands their rows to the store.
+        held: list[pa.Table] = []  # stored a few jobs at a time: each store write commits
+        with Decoders(PARALLEL_MIN_FILES, spare_cores=0) as decoders:
+            for batch, (rows, failed, misnamed) in decoders.map(parse_event_files, batches):
+                held.append(rows)
+                if sum(t.num_rows for t in held) >= _STORE_BATCH:
+                    self.session.add_arrow(pa.concat_tables(held))
+                    held = []
+                for failure in failed:
+                    self.quarantine(*failure)
+                self.misnamed += misnamed
+                if progress is not None:
+                    progress(len(batch))
+        if held:
+            self.session.add_arrow(pa.concat_tables(held))
 
     # -- entity files ----------------------------------------------------------------------
 
@@ -303,7 +265,6 @@ class _Reader:
             entities += self._records(folder, build)
         if entities:
             self.session.add_entities(entities)
-        self.payloads.seen.clear()
 
     def _records(
         self, folder: str, build: Callable[[dict[str, Any], Provenance, Payloads], R]
@@ -314,18 +275,15 @@ class _Reader:
             for sub in subdirs:
                 files += self._list(f"{folder}/{sub}")[0]
         out: list[R] = []
-        contents = read_ahead([f"{self.root}/{rel}" for rel, _tag in files])
-        for (rel, tag), data in zip(files, contents, strict=True):
-            if isinstance(data, OSError):
-                self.quarantine(rel, f"cannot read file: {data}", None)
-                continue
-            try:
-                d = orjson.loads(data)
-                if not isinstance(d, dict):
-                    raise RecordError(f"expected a JSON object, got {type(d).__name__}")
-                out.append(build(d, Provenance(self.prefix + rel, None, tag), self.payloads))
-            except ValueError as exc:
-                self.quarantine(rel, str(exc), data)
+        batches = (
+            (batch, len(batch), (self.root, self.prefix, batch, build, self.options.key))
+            for batch in _batches(files, _PARSE_BATCH)
+        )
+        with Decoders(PARALLEL_MIN_FILES, spare_cores=0) as decoders:
+            for _batch, (records, failed) in decoders.map(parse_record_files, batches):
+                out += records
+                for failure in failed:
+                    self.quarantine(*failure)
         return out
 
     # -- plumbing --------------------------------------------------------------------------
@@ -356,7 +314,7 @@ class _Reader:
 
     def quarantine(self, rel: str, reason: str, data: bytes | None) -> None:
         raw = data[:_RAW_LIMIT].decode("utf-8", "replace") if data is not None else None
-        self.held(QuarantineRecord(Provenance(self.prefix + rel), reason, raw))
+        self.session.quarantine(QuarantineRecord(Provenance(self.prefix + rel), reason, raw))
 
     def finish(self) -> None:
         note = self.session.note

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import tarfile
@@ -11,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from forensics.importers import world_local
 from forensics.importers.base import ImportOptions
 from forensics.importers.run import detect_format, import_paths
 from forensics.importers.world_local import WorldLocalImporter, split_name
@@ -407,3 +409,35 @@ def test_broken_files_are_quarantined_and_the_rest_imports(db: Store, data_dir: 
         db, "SELECT raw FROM quarantine WHERE location = ?", f"events/{truncated.name}"
     ) == [(truncated.read_text(),)]
     assert rows(db, "SELECT count(*) FROM run_log") == [(446,)]
+
+
+def test_an_import_through_worker_processes_stores_the_same(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Large directories are parsed by worker processes (in several jobs); what they store,
+    quarantine and note is what the in-process path stores, row for row."""
+    broken = event_files(data_dir)[3]
+    broken.write_text(broken.read_text()[:40])
+    tables = {
+        "events": "SELECT * EXCLUDE (import_id) FROM events ORDER BY run_id, event_id",
+        "run_records": "SELECT * EXCLUDE (import_id) FROM run_records ORDER BY run_id",
+        "entities": "SELECT * EXCLUDE (import_id) FROM entities ORDER BY run_id, entity_id",
+        "quarantine": "SELECT location, reason, raw FROM quarantine ORDER BY location",
+    }
+
+    def stored(name: str) -> tuple[ImportSummary, dict[str, list[tuple[Any, ...]]]]:
+        with Store(tmp_path / f"{name}.duckdb") as store:
+            summary = load(store, data_dir)
+            return summary, {t: rows(store, sql) for t, sql in tables.items()}
+
+    inline_summary, inline = stored("inline")
+    monkeypatch.setattr(world_local, "PARALLEL_MIN_FILES", 0)
+    monkeypatch.setattr(world_local, "_PARSE_BATCH", 50)
+    monkeypatch.setattr(world_local, "_STORE_BATCH", 120)
+    pooled_summary, pooled = stored("pooled")
+    assert (pooled_summary.read, pooled_summary.quarantined) == (447, 1)
+    assert dataclasses.replace(pooled_summary, import_id=0) == dataclasses.replace(
+        inline_summary, import_id=0
+    )
+    for name in tables:  # every value of every row, provenance included
+        assert pooled[name] == inline[name], name

@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from forensics.importers.postgres import PostgresOptions, import_postgres, parallel, phases
+from forensics.importers import parallel
+from forensics.importers.postgres import PostgresOptions, import_postgres, phases
 from forensics.importers.postgres.events import decode_columns, decode_job
 from forensics.store import Store
 

@@ -19,9 +19,9 @@ import orjson
 import pyarrow as pa
 
 from forensics.decode import to_jsonable
+from forensics.importers.parallel import Decoders
 from forensics.importers.postgres import entities as ent
 from forensics.importers.postgres.events import EventBatches, Pending, clear_cache, decode_job
-from forensics.importers.postgres.parallel import Decoders
 from forensics.importers.postgres.probe import EVENTS, RUNS, SLOTS, Layout
 from forensics.importers.postgres.selects import (
     EVENT_TYPES,

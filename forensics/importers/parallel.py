@@ -1,11 +1,11 @@
-"""Decoding on every core: an ordered map over batches that moves to worker processes once
-an import turns out to be large.
+"""Parsing and decoding on every core: an ordered map over batches that moves to worker
+processes once an import turns out to be large.
 
-Decoding eventData and entity payloads is pure Python work. The first batches are decoded
+Parsing records and decoding their payloads is pure Python work. The first batches are done
 in this process; once `threshold` rows went through (and there is more than one core) a
-pool of one worker per core but one takes over while this process keeps reading from the
-server and writing to the store, so small and incremental imports never pay for starting
-workers. The pool uses forkserver: forking a process whose DuckDB or libpq threads may
+pool of workers takes over (by default one per core but one, while this process keeps
+reading its source and writing to the store), so small and incremental imports never pay
+for starting workers. The pool uses forkserver: forking a process whose DuckDB or libpq threads may
 hold locks is unsafe. Results come back in submission order, a few batches in flight.
 """
 
@@ -29,11 +29,11 @@ MAX_WORKERS = 8
 class Decoders:
     """Maps jobs over batches: inline until `threshold` rows were seen, then in a pool."""
 
-    def __init__(self, threshold: int | None = None) -> None:
+    def __init__(self, threshold: int | None = None, spare_cores: int = 1) -> None:
         self.threshold = PARALLEL_MIN_ROWS if threshold is None else threshold
-        # One core stays with this process: it parses COPY rows and builds Arrow batches
-        # while DuckDB inserts on its own threads.
-        self.workers = min((os.cpu_count() or 1) - 1, MAX_WORKERS)
+        # `spare_cores` stay with this process, for the work it does beside the workers
+        # (parsing COPY rows, building Arrow batches, DuckDB's inserts on its own threads).
+        self.workers = min((os.cpu_count() or 1) - spare_cores, MAX_WORKERS)
         self.seen = 0
         self.pool: ProcessPoolExecutor | None = None
 
