@@ -48,7 +48,7 @@ from forensics.store.findings import clear_findings, replace_findings
 OUT = Path(__file__).resolve().parent / "out"
 STORE = OUT / "check-store.duckdb"
 MANIFEST = OUT / "check-injected.json"
-BUILD_VERSION = 2  # 2: the import keeps the sieve statistics
+BUILD_VERSION = 3  # 2: the import keeps the sieve statistics; 3: their key changed
 LAG_SQL = (
     "SELECT count(prev) FROM (SELECT lag(event_type) OVER"
     " (PARTITION BY run_id ORDER BY event_id) AS prev FROM events)"
