@@ -14,7 +14,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from types import TracebackType
 from typing import Any, TypeVar
@@ -29,8 +29,13 @@ MAX_WORKERS = 8
 class Decoders:
     """Maps jobs over batches: inline until `threshold` rows were seen, then in a pool."""
 
-    def __init__(self, threshold: int | None = None, spare_cores: int = 1) -> None:
+    def __init__(
+        self, threshold: int | None = None, spare_cores: int = 1, preload: Sequence[str] = ()
+    ) -> None:
         self.threshold = PARALLEL_MIN_ROWS if threshold is None else threshold
+        # Modules the fork server imports before it forks the first worker, so workers do
+        # not each import the job's code (it counts when the fork server starts with them).
+        self.preload = list(preload)
         # `spare_cores` stay with this process, for the work it does beside the workers
         # (parsing COPY rows, building Arrow batches, DuckDB's inserts on its own threads).
         self.workers = min((os.cpu_count() or 1) - spare_cores, MAX_WORKERS)
@@ -59,6 +64,8 @@ class Decoders:
     def _pool(self) -> ProcessPoolExecutor | None:
         if self.pool is None and self.workers >= 1 and self.seen >= self.threshold:
             context = multiprocessing.get_context("forkserver")
+            if self.preload:
+                context.set_forkserver_preload(self.preload)
             self.pool = ProcessPoolExecutor(self.workers, mp_context=context)
         return self.pool
 

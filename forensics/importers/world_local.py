@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
@@ -35,7 +36,13 @@ from forensics.importers.records import (
     step_from_dict,
     wait_from_dict,
 )
-from forensics.model import EntityRecord, EventRecord, Provenance, QuarantineRecord
+from forensics.model import (
+    EntityRecord,
+    EventRecord,
+    Provenance,
+    QuarantineRecord,
+    RunRecord,
+)
 from forensics.store import ImportSession
 from forensics.store.batches import events_to_arrow
 
@@ -47,7 +54,7 @@ _READ_CHUNK = 1 << 16
 _RAW_LIMIT = 1 << 20  # quarantine keeps at most this many characters of a broken file
 _PARSE_BATCH = 2000  # event files per parsing job
 _STORE_BATCH = 20_000  # events written to the store at once
-PARALLEL_MIN_FILES = 4_000  # event files parsed here before worker processes take over
+PARALLEL_MIN_FILES = 4_000  # files in a directory from which worker processes parse them
 R = TypeVar("R")
 T = TypeVar("T")
 
@@ -72,8 +79,7 @@ class WorldLocalImporter:
         prefix = "" if root == path else root.relative_to(path).as_posix() + "/"
         reader = _Reader(str(root), prefix, session, options)
         reader.read_layout()
-        reader.read_events()
-        reader.read_entities()
+        reader.read()
         reader.finish()
 
 
@@ -163,6 +169,26 @@ def parse_record_files(
     return out, failed
 
 
+_BUILDERS: dict[str, Callable[[dict[str, Any], Provenance, Payloads], Any]] = {
+    "runs": run_from_dict,
+    "steps": step_from_dict,
+    "hooks": hook_from_dict,
+    "waits": wait_from_dict,
+}
+# Imported once by the process that starts the workers, so each worker starts warm.
+_PRELOAD = (__name__,)
+
+
+def parse_files(
+    kind: str, root: str, prefix: str, files: list[Any], key: bytes | None
+) -> tuple[pa.Table | list[Any], list[Failure], int]:
+    """One parsing job: event files (`kind` "events") or the record files of a folder."""
+    if kind == "events":
+        return parse_event_files(root, prefix, files, key)
+    records, failed = parse_record_files(root, prefix, files, _BUILDERS[kind], key)
+    return records, failed, 0
+
+
 def _batches(items: list[T], size: int) -> Iterator[list[T]]:
     return (items[i : i + size] for i in range(0, len(items), size))
 
@@ -207,84 +233,77 @@ class _Reader:
         if self.state not in LAYOUT_STATES:
             self.session.note(f"layout.json state {self.state!r} is unknown: read every layout")
 
-    def read_events(self) -> None:
-        """Log events (flat and run-scoped) and staged `hook_received` events, in one pass."""
+    def read(self) -> None:
+        """Every event, run and entity file, parsed in one stream of jobs.
+
+        All files are listed first, so a large directory starts its worker processes at
+        once and keeps them busy from the first event file to the last entity file.
+        """
+        jobs: list[tuple[str, list[Any]]] = [
+            ("events", batch) for batch in _batches(self._event_files(), _PARSE_BATCH)
+        ]
+        for folder in _BUILDERS:
+            jobs += [(folder, batch) for batch in _batches(self._record_files(folder), _PARSE_BATCH)]
+        total = sum(len(batch) for _, batch in jobs)
+        parallel = total >= PARALLEL_MIN_FILES
+        progress, key = self.options.progress, self.options.key
+        stream = (
+            ((kind, len(batch)), len(batch), (kind, self.root, self.prefix, batch, key))
+            for kind, batch in jobs
+        )
+        held: list[pa.Table] = []  # stored a few jobs at a time: each store write commits
+        runs: list[RunRecord] = []
+        entities: list[EntityRecord] = []
+        # The workers do nearly all the work (reading, parsing, decoding), so this process
+        # keeps no core of its own: it only hands their rows to the store.
+        with Decoders(0 if parallel else sys.maxsize, spare_cores=0, preload=_PRELOAD) as pool:
+            for (kind, files), (rows, failed, misnamed) in pool.map(parse_files, stream):
+                if isinstance(rows, pa.Table):
+                    held.append(rows)
+                    if sum(t.num_rows for t in held) >= _STORE_BATCH:
+                        self.session.add_arrow(pa.concat_tables(held))
+                        held = []
+                    if progress is not None:
+                        progress(files)
+                elif kind == "runs":
+                    runs += rows
+                else:
+                    entities += rows
+                for failure in failed:
+                    self.quarantine(*failure)
+                self.misnamed += misnamed
+        if held:
+            self.session.add_arrow(pa.concat_tables(held))
+        if runs:
+            self.session.add_runs(runs)
+        if entities:
+            self.session.add_entities(entities)
+
+    def _event_files(self) -> list[tuple[str, str | None, bool]]:
+        """Log events (flat and run-scoped) and staged `hook_received` events: (path, tag,
+        staged)."""
         files, subdirs = self._list("events")
         self.flat_events = len(files)
-        staged = [False] * len(files)
         for sub in subdirs:
             scoped = self._list(f"events/{sub}")[0]
             self.scoped_events += len(scoped)
             files += scoped
-        staged += [False] * self.scoped_events
+        jobs = [(rel, tag, False) for rel, tag in files]
         # `.locks/runs/<runId>.pending[.<tag>]/<eventId>.json`: staged, never in the log.
         for sub in self._list(".locks/runs")[1]:
             _run, marker, dir_tag = sub.partition(".pending")
             if marker and (not dir_tag or dir_tag.startswith(".")):
                 pending = self._list(f".locks/runs/{sub}")[0]
-                files += [(rel, tag or dir_tag[1:] or None) for rel, tag in pending]
-                staged += [True] * len(pending)
-        self._events(files, staged)
+                jobs += [(rel, tag or dir_tag[1:] or None, True) for rel, tag in pending]
+        return jobs
 
-    def _events(self, files: list[tuple[str, str | None]], staged: list[bool]) -> None:
-        progress, key = self.options.progress, self.options.key
-        jobs = [(rel, tag, is_staged) for (rel, tag), is_staged in zip(files, staged, strict=True)]
-        batches = (
-            (batch, len(batch), (self.root, self.prefix, batch, key))
-            for batch in _batches(jobs, _PARSE_BATCH)
-        )
-        # The workers do nearly all the work here (reading, parsing, decoding), so this
-        # process keeps no core of its own: it only hands their rows to the store.
-        held: list[pa.Table] = []  # stored a few jobs at a time: each store write commits
-        with Decoders(PARALLEL_MIN_FILES, spare_cores=0) as decoders:
-            for batch, (rows, failed, misnamed) in decoders.map(parse_event_files, batches):
-                held.append(rows)
-                if sum(t.num_rows for t in held) >= _STORE_BATCH:
-                    self.session.add_arrow(pa.concat_tables(held))
-                    held = []
-                for failure in failed:
-                    self.quarantine(*failure)
-                self.misnamed += misnamed
-                if progress is not None:
-                    progress(len(batch))
-        if held:
-            self.session.add_arrow(pa.concat_tables(held))
-
-    # -- entity files ----------------------------------------------------------------------
-
-    def read_entities(self) -> None:
-        runs = self._records("runs", run_from_dict)
-        if runs:
-            self.session.add_runs(runs)
-        entities: list[EntityRecord] = []
-        for folder, build in (
-            ("steps", step_from_dict),
-            ("hooks", hook_from_dict),
-            ("waits", wait_from_dict),
-        ):
-            entities += self._records(folder, build)
-        if entities:
-            self.session.add_entities(entities)
-
-    def _records(
-        self, folder: str, build: Callable[[dict[str, Any], Provenance, Payloads], R]
-    ) -> list[R]:
-        """Records of `folder/*.json` and (run-scoped steps) `steps/<runId>/*.json`."""
+    def _record_files(self, folder: str) -> list[tuple[str, str | None]]:
+        """Files of `folder/*.json` and (run-scoped steps) `steps/<runId>/*.json`."""
         files, subdirs = self._list(folder)
         if folder == "steps":  # not hooks/tokens/: token claims, not hooks
             for sub in subdirs:
                 files += self._list(f"{folder}/{sub}")[0]
-        out: list[R] = []
-        batches = (
-            (batch, len(batch), (self.root, self.prefix, batch, build, self.options.key))
-            for batch in _batches(files, _PARSE_BATCH)
-        )
-        with Decoders(PARALLEL_MIN_FILES, spare_cores=0) as decoders:
-            for _batch, (records, failed) in decoders.map(parse_record_files, batches):
-                out += records
-                for failure in failed:
-                    self.quarantine(*failure)
-        return out
+        return files
 
     # -- plumbing --------------------------------------------------------------------------
 
