@@ -243,7 +243,9 @@ class _Reader:
             ("events", batch) for batch in _batches(self._event_files(), _PARSE_BATCH)
         ]
         for folder in _BUILDERS:
-            jobs += [(folder, batch) for batch in _batches(self._record_files(folder), _PARSE_BATCH)]
+            jobs += [
+                (folder, batch) for batch in _batches(self._record_files(folder), _PARSE_BATCH)
+            ]
         total = sum(len(batch) for _, batch in jobs)
         parallel = total >= PARALLEL_MIN_FILES
         progress, key = self.options.progress, self.options.key

@@ -30,6 +30,7 @@ from forensics.importers.postgres.selects import (
     entity_copy,
     entity_plan,
     events_copy,
+    newest_events,
 )
 from forensics.importers.postgres.streaming import WriteBehind, copy_batches, read_ahead
 from forensics.model import EntityRecord, Provenance, QuarantineRecord, RunRecord
@@ -44,6 +45,8 @@ STORE_BATCH = 100_000
 ENTITY_BATCH = 20_000
 READ_AHEAD = 2
 ENTITY_TABLES = ("workflow_runs", "workflow_steps", "workflow_hooks", "workflow_waits")
+# Imported once by the fork server, so each decoding worker starts warm.
+_PRELOAD = ("forensics.importers.postgres.events", "forensics.importers.postgres.entities")
 
 
 @dataclass
@@ -59,11 +62,11 @@ class Phases:
     key: bytes | None
     reading: Callable[[str], AbstractContextManager[None]]
     cancel: Callable[[], None]
-    decoders: Decoders = field(default_factory=Decoders)
+    decoders: Decoders = field(default_factory=lambda: Decoders(preload=_PRELOAD))
     run_rows: set[str] = field(default_factory=set)  # run ids read from the runs table
 
     def events(self, progress: Callable[[int], None] | None) -> EventBatches:
-        statement, params = events_copy(self.layout, self.filters, self.marks)
+        statement, params = events_copy(self.layout, self.filters, self.marks, self._changed_runs())
         location = f"{self.source}.{EVENTS}"
         batches = EventBatches(location, self.key, lambda q: None, self.marks.last_event)
         rows = copy_batches(self.conn, statement, params, EVENT_TYPES, EVENT_BATCH)
@@ -90,6 +93,21 @@ class Phases:
             finally:
                 clear_cache()
         return batches
+
+    def _changed_runs(self) -> dict[str, str | None] | None:
+        """Runs with events above their mark, or none yet: {run id: mark or None}."""
+        known = self.marks.last_event
+        if not known:
+            return None
+        statement, params = newest_events(self.layout, self.filters)
+        with self.reading(f"reading the newest event id of each run in {self.layout.schema}"):
+            rows = self.conn.execute(statement, params).fetchall()
+        changed: dict[str, str | None] = {}
+        for run_id, top in rows:
+            mark = known.get(str(run_id))
+            if mark is None or (top is not None and str(top) > mark):
+                changed[str(run_id)] = mark
+        return changed
 
     def _write(self, item: tuple[pa.Table | None, list[QuarantineRecord]]) -> None:
         table, rejected = item

@@ -73,9 +73,14 @@ class Column:
 
 
 def events_copy(
-    layout: Layout, filters: Filters, marks: Marks
+    layout: Layout, filters: Filters, marks: Marks, changed: dict[str, str | None] | None = None
 ) -> tuple[sql.Composed, dict[str, Any]]:
-    """The COPY statement of the events (new ones only when `marks` has any)."""
+    """The COPY statement of the events (new ones only when `marks` has any).
+
+    When incremental, `changed` (from `newest_events`) maps the runs that have events above
+    their mark (or no mark) to that mark: only their newer events are read, plus every event
+    created within the recheck window.
+    """
     table = layout.events
     missing = [c for c in REQUIRED_EVENT_COLUMNS if not table.has(c)]
     if missing:
@@ -88,16 +93,21 @@ def events_copy(
     where, params = run_selection(layout, filters, sql.SQL("e.run_id"))
     join: sql.Composable = sql.SQL("")
     if marks.last_event:
-        join = sql.SQL(
-            " LEFT JOIN unnest(%(mark_runs)s::text[], %(mark_ids)s::text[]) AS m(run_id, last_id)"
-            " ON m.run_id = e.run_id::text"
-        )
-        params["mark_runs"] = list(marks.last_event)
-        params["mark_ids"] = list(marks.last_event.values())
-        newer = [sql.SQL("m.run_id IS NULL"), sql.SQL('e.id::text COLLATE "C" > m.last_id')]
+        newer: list[sql.Composable] = []
+        if changed:
+            join = sql.SQL(
+                " LEFT JOIN unnest(%(mark_runs)s::text[], %(mark_ids)s::text[])"
+                " AS m(run_id, last_id) ON m.run_id = e.run_id::text"
+            )
+            params["mark_runs"] = list(changed)
+            params["mark_ids"] = list(changed.values())
+            above = 'e.id::text COLLATE "C" > m.last_id'
+            newer.append(sql.SQL(f"m.run_id IS NOT NULL AND (m.last_id IS NULL OR {above})"))
         if marks.recheck_from is not None and table.has("created_at"):
             newer.append(sql.SQL("e.created_at >= %(recheck)s"))
             params["recheck"] = marks.recheck_from
+        if not newer:
+            newer.append(sql.SQL("false"))
         where.append(sql.SQL("({})").format(sql.SQL(" OR ").join(newer)))
     statement = sql.SQL("COPY (SELECT {} FROM {} e{}{}) TO STDOUT (FORMAT BINARY)").format(
         sql.SQL(", ").join(columns),
@@ -105,6 +115,18 @@ def events_copy(
         join,
         _where(where),
     )
+    return statement, params
+
+
+def newest_events(layout: Layout, filters: Filters) -> tuple[sql.Composed, dict[str, Any]]:
+    """Each selected run's highest event id (byte order, as marks compare).
+
+    One aggregate over the run index is much cheaper for the server than comparing every
+    event with its run's mark, and it leaves the COPY only the runs that have news."""
+    where, params = run_selection(layout, filters, sql.SQL("e.run_id"))
+    statement = sql.SQL(
+        'SELECT e.run_id::text, max(e.id::text COLLATE "C") FROM {} e{} GROUP BY 1'
+    ).format(sql.Identifier(layout.schema, EVENTS), _where(where))
     return statement, params
 
 
