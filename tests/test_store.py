@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import duckdb
 import pytest
 from dsl import RUN, ev
 
@@ -101,6 +102,32 @@ def test_id_columns_are_derived_per_scheme(tmp_store: Store) -> None:
     assert rows[region.event_id] == ("ulid", None, ulid_time_ms("evnt_01M7YNNAV14HDEMHSV7RRWVBF1"))
     assert rows[slot.event_id] == ("slot", 3, None)
     assert rows["evt-42"] == ("unknown", None, None)
+
+
+def test_schema_5_stores_the_id_columns_of_events_written_before_it(tmp_path: Path) -> None:
+    path = tmp_path / "old.duckdb"
+    Store(path, migrations=MIGRATIONS[:4]).close()  # a file of schema 4: virtual id columns
+    ids = ["evnt_01M7YNNAV14HDEMHSV7RRWVBF1", "evnt_" + "7".zfill(26), "evt-42"]
+    with duckdb.connect(str(path)) as con:
+        for event_id in ids:  # what an import of that version wrote (no id columns)
+            con.execute(
+                "INSERT INTO events BY NAME SELECT 1 AS import_id, 'json' AS source_kind,"
+                " 'f' AS source_location, 'wrun_1' AS run_id, ? AS event_id,"
+                " 'run_started' AS event_type, 'absent' AS payload_format, 7 AS content_hash",
+                [event_id],
+            )
+    with Store(path) as store:
+        assert store.schema_version() == 5
+        _, rows = store.query("SELECT event_id, id_scheme, slot, epoch_ms(id_time) FROM events")
+        (ddl,) = store.query("SELECT sql FROM duckdb_tables() WHERE table_name = 'events'")[1]
+    assert sorted(rows) == sorted(
+        [
+            (ids[0], "ulid", None, ulid_time_ms(ids[0])),
+            (ids[1], "slot", 7, None),
+            ("evt-42", "unknown", None, None),
+        ]
+    )
+    assert "GENERATED" not in ddl[0]
 
 
 def test_run_log_orders_by_event_id(tmp_store: Store) -> None:

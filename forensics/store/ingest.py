@@ -75,14 +75,14 @@ _PAYLOAD_PART_SQL = """CASE WHEN s.payload_raw IS NOT NULL THEN md5(s.payload_ra
 def derive_sql(import_id: int, source_kind: str, relation: str) -> str:
     """A SELECT that turns staging columns of `relation` into `events` rows (insert BY NAME).
 
-    The id columns (scheme, slot, ULID time) are virtual columns of the table, computed when
-    read, so the bulk path does not pay for them at import.
+    The id columns (scheme, slot, ULID time) are derived here too, once per row.
     """
     return f"""
     SELECT
         {int(import_id)} AS import_id,
         '{source_kind}' AS source_kind,
         s.source_location, s.source_position, s.source_tag, s.run_id, s.event_id,
+        {SCHEME_SQL} AS id_scheme, {SLOT_SQL} AS slot, {ID_TIME_SQL} AS id_time,
         s.event_type, s.correlation_id, s.created_at, s.occurred_at, s.write_time,
         s.spec_version, s.resume_id, s.fence_last_event_id, s.fence_state_updated_at,
         s.ed AS event_data, s.payload_field, s.payload_raw,

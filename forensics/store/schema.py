@@ -21,6 +21,52 @@ class Migration:
     sql: str
 
 
+def _events_table(name: str, id_columns: str) -> str:
+    """The `events` table's DDL; `id_columns` declares `id_scheme`, `slot` and `id_time`."""
+    return f"""
+CREATE TABLE {name} (
+    import_id INTEGER NOT NULL,
+    source_kind VARCHAR NOT NULL,
+    source_location VARCHAR NOT NULL,
+    source_position VARCHAR,
+    source_tag VARCHAR,
+    run_id VARCHAR NOT NULL,
+    event_id VARCHAR NOT NULL,
+{id_columns}    event_type VARCHAR NOT NULL,
+    correlation_id VARCHAR,
+    created_at TIMESTAMPTZ,
+    occurred_at TIMESTAMPTZ,
+    write_time TIMESTAMPTZ,
+    spec_version INTEGER,
+    resume_id VARCHAR,
+    fence_last_event_id VARCHAR,
+    fence_state_updated_at TIMESTAMPTZ,
+    event_data JSON,
+    payload_field VARCHAR,
+    payload_raw BLOB,
+    payload_decoded JSON,
+    payload_format VARCHAR NOT NULL,
+    staged BOOLEAN NOT NULL DEFAULT false,
+    conflict BOOLEAN NOT NULL DEFAULT false,
+    content_hash UHUGEINT NOT NULL,
+    extra JSON
+);
+"""
+
+
+# Schema 1 computed the id columns when read (VIRTUAL); schema 5 stores them, see below.
+_VIRTUAL_ID_COLUMNS = f"""    id_scheme VARCHAR GENERATED ALWAYS AS ({SCHEME_SQL}) VIRTUAL,
+    slot BIGINT GENERATED ALWAYS AS ({SLOT_SQL}) VIRTUAL,
+    id_time TIMESTAMPTZ GENERATED ALWAYS AS ({ID_TIME_SQL}) VIRTUAL,
+"""
+_STORED_ID_COLUMNS = """    id_scheme VARCHAR NOT NULL,
+    slot BIGINT,
+    id_time TIMESTAMPTZ,
+"""
+
+
+_EVENTS_V1 = _events_table("events", _VIRTUAL_ID_COLUMNS)
+
 _BASE = f"""
 CREATE SEQUENCE IF NOT EXISTS import_id_seq START 1;
 CREATE TABLE imports (
@@ -41,37 +87,7 @@ CREATE TABLE imports (
     error VARCHAR,
     notes VARCHAR
 );
-CREATE TABLE events (
-    import_id INTEGER NOT NULL,
-    source_kind VARCHAR NOT NULL,
-    source_location VARCHAR NOT NULL,
-    source_position VARCHAR,
-    source_tag VARCHAR,
-    run_id VARCHAR NOT NULL,
-    event_id VARCHAR NOT NULL,
-    id_scheme VARCHAR GENERATED ALWAYS AS ({SCHEME_SQL}) VIRTUAL,
-    slot BIGINT GENERATED ALWAYS AS ({SLOT_SQL}) VIRTUAL,
-    id_time TIMESTAMPTZ GENERATED ALWAYS AS ({ID_TIME_SQL}) VIRTUAL,
-    event_type VARCHAR NOT NULL,
-    correlation_id VARCHAR,
-    created_at TIMESTAMPTZ,
-    occurred_at TIMESTAMPTZ,
-    write_time TIMESTAMPTZ,
-    spec_version INTEGER,
-    resume_id VARCHAR,
-    fence_last_event_id VARCHAR,
-    fence_state_updated_at TIMESTAMPTZ,
-    event_data JSON,
-    payload_field VARCHAR,
-    payload_raw BLOB,
-    payload_decoded JSON,
-    payload_format VARCHAR NOT NULL,
-    staged BOOLEAN NOT NULL DEFAULT false,
-    conflict BOOLEAN NOT NULL DEFAULT false,
-    content_hash UHUGEINT NOT NULL,
-    extra JSON
-);
-CREATE TABLE run_records (
+{_EVENTS_V1}CREATE TABLE run_records (
     run_id VARCHAR PRIMARY KEY,
     import_id INTEGER NOT NULL,
     source_location VARCHAR NOT NULL,
@@ -154,11 +170,24 @@ CREATE TABLE run_verdicts (
 );
 """
 
+# DuckDB evaluates virtual columns on every INSERT too (to check them), which cost a bulk
+# import as much as writing the rest of the row; stored, they are computed once by the
+# import's SELECT (in parallel) and reading them is free. The table is rebuilt in place.
+_STORED_IDS = (
+    _events_table("events_v5", _STORED_ID_COLUMNS)
+    + """
+INSERT INTO events_v5 SELECT * FROM events;
+DROP TABLE events;
+ALTER TABLE events_v5 RENAME TO events;
+"""
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "base tables", _BASE),
     Migration(2, "import marks (incremental imports)", _IMPORT_MARKS),
     Migration(3, "findings and run verdicts", _FINDINGS),
     Migration(4, "replay traces (WF_TRACE)", TRACE_TABLES_SQL),
+    Migration(5, "events: id columns stored, not virtual", _STORED_IDS),
 )
 
 
