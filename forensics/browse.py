@@ -43,13 +43,19 @@ def list_runs(
     return store.query(sql, params)
 
 
+# The run ids of the `runs` view, without its per-run figures (which cost a pass over the
+# whole log): runs with a record, and runs with an event of their log.
+_RUN_IDS = "(SELECT run_id FROM run_records UNION SELECT run_id FROM events WHERE NOT staged) ids"
+
+
 def resolve_run_id(store: Store, text: str) -> str:
     """A full run id from a full id or a unique prefix/suffix of one."""
-    _, exact = store.query("SELECT run_id FROM runs WHERE run_id = ?", [text])
+    _, exact = store.query(f"SELECT run_id FROM {_RUN_IDS} WHERE run_id = ?", [text])
     if exact:
         return str(exact[0][0])
     _, rows = store.query(
-        "SELECT run_id FROM runs WHERE run_id LIKE ? OR run_id LIKE ? ORDER BY run_id LIMIT 6",
+        f"SELECT run_id FROM {_RUN_IDS} WHERE run_id LIKE ? OR run_id LIKE ?"
+        " ORDER BY run_id LIMIT 6",
         [f"{text}%", f"%{text}"],
     )
     if len(rows) == 1:
@@ -78,16 +84,24 @@ def run_events(store: Store, run_id: str, *, full: bool = False) -> Rows:
     )
 
 
-EXPORT_TABLES = (
-    "events",
-    "runs",
-    "run_records",
-    "entities",
-    "findings",
-    "run_verdicts",
-    "imports",
-    "quarantine",
-)
+# Each exported table and how `--run` narrows it (None: nothing of it belongs to one run).
+_OF_RUN = "run_id = $run"
+_OF_RUN_REPLAYS = "replay_key IN (SELECT replay_key FROM trace_replays WHERE run_id = $run)"
+EXPORT_TABLES: dict[str, str | None] = {
+    "events": _OF_RUN,
+    "runs": _OF_RUN,
+    "run_records": _OF_RUN,
+    "entities": _OF_RUN,
+    "findings": _OF_RUN,
+    "run_verdicts": _OF_RUN,
+    "imports": "import_id IN (SELECT DISTINCT import_id FROM events WHERE run_id = $run)",
+    "quarantine": None,
+    "trace_replays": _OF_RUN,
+    "trace_subscriptions": _OF_RUN_REPLAYS,
+    "trace_mismatches": _OF_RUN_REPLAYS,
+    "trace_snapshots": _OF_RUN,
+    "trace_items": _OF_RUN,
+}
 EXPORT_FORMATS = {
     "parquet": "(FORMAT parquet, COMPRESSION zstd)",
     "csv": "(FORMAT csv, HEADER)",
@@ -103,16 +117,13 @@ def export_store(
         raise UsageError(f"unknown export format {fmt!r}", hint="use parquet, csv or json")
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for table in EXPORT_TABLES:
+    for table, of_run in EXPORT_TABLES.items():
         target = out / f"{table}.{fmt}"
         sql = f"SELECT * FROM {table}"
-        if run_id is not None and table not in ("imports",):
-            sql += " WHERE run_id = $run"
-        elif run_id is not None:
-            sql += " WHERE import_id IN (SELECT DISTINCT import_id FROM events WHERE run_id = $run)"
-        if table == "quarantine" and run_id is not None:
-            sql = "SELECT * FROM quarantine WHERE false"
-        params = {"run": run_id} if run_id is not None and table != "quarantine" else None
+        params = None
+        if run_id is not None:
+            sql += f" WHERE {of_run}" if of_run else " WHERE false"
+            params = {"run": run_id} if of_run else None
         quoted = str(target).replace("'", "''")
         store.query(f"COPY ({sql}) TO '{quoted}' {EXPORT_FORMATS[fmt]}", params)
         written.append(target)

@@ -98,7 +98,7 @@ def test_export_parquet_whole_store_and_one_run(
 ) -> None:
     out_dir = tmp_path / "out"
     code, out, _ = forensics(capsys, "--db", real_db, "export", str(out_dir))
-    assert code == 0 and len(out.splitlines()) == 8
+    assert code == 0 and len(out.splitlines()) == 13
     con = duckdb.connect()
     assert con.execute(f"select count(*) from '{out_dir}/events.parquet'").fetchall() == [(448,)]
     assert con.execute(f"select count(*) from '{out_dir}/runs.parquet'").fetchall() == [(43,)]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import sys
 from collections.abc import Sequence
 from datetime import datetime
@@ -15,10 +16,15 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
+from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 FORMATS = ("table", "json", "csv")
+# A cell is one line: line breaks, tabs and other control characters become spaces.
+_FLATTEN = dict.fromkeys([*range(32), 127], " ")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _JSON_COLUMNS = {
     "payload",
     "payload_decoded",
@@ -59,7 +65,7 @@ def _cell(value: Any, width: int) -> str:
         text = f"<{len(bytes(value))} bytes>"
     else:
         text = str(value)
-    text = text.replace("\n", " ")
+    text = text.translate(_FLATTEN) if _CONTROL.search(text) else text
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
@@ -86,14 +92,55 @@ def emit(
         for row in rows:
             writer.writerow([_csv_value(c, v) for c, v in zip(columns, row, strict=True)])
     else:
-        table = Table(title=title, show_lines=False, header_style="bold")
-        for c in columns:
-            table.add_column(c, overflow="ellipsis", no_wrap=True)
-        for row in rows:
-            table.add_row(*(_cell(v, max_width) for v in row))
-        # A terminal gets its own width; a pipe or file gets whole lines, never folded cells.
-        width = None if sys.stdout.isatty() else 100_000
-        Console(width=width, soft_wrap=False).print(table)
+        cells = [[_cell(v, max_width) for v in row] for row in rows]
+        if sys.stdout.isatty():
+            _rich_table(columns, cells, title)
+        else:  # a pipe or file: whole lines, never folded cells, no styles
+            sys.stdout.writelines(plain_table(columns, cells, title))
+
+
+def _rich_table(columns: Sequence[str], cells: list[list[str]], title: str | None) -> None:
+    """A table that fits the terminal (cells shrink, with an ellipsis), header in bold."""
+    table = Table(title=title, show_lines=False, header_style="bold")
+    for c in columns:
+        table.add_column(c, overflow="ellipsis", no_wrap=True)
+    for row in cells:
+        table.add_row(*(Text(cell) for cell in row))  # a value is never read as markup
+    Console(soft_wrap=False).print(table)
+
+
+def plain_table(
+    columns: Sequence[str], cells: Sequence[Sequence[str]], title: str | None = None
+) -> list[str]:
+    """The lines of the terminal table drawn at its natural width, without styles.
+
+    Drawn here rather than by rich: rich lays a table out cell by cell, which takes
+    seconds for the thousands of rows of a long run's events, and a pipe needs no layout.
+    """
+    widths = [cell_len(c) for c in columns]
+    for row in cells:
+        for i, cell in enumerate(row):
+            n = cell_len(cell)
+            widths[i] = max(widths[i], n)
+
+    def line(left: str, fill: str, mid: str, right: str) -> str:
+        return left + mid.join(fill * (w + 2) for w in widths) + right + "\n"
+
+    def row_line(edge: str, values: Sequence[str]) -> str:
+        parts = (f" {v}{' ' * (w - cell_len(v))} " for v, w in zip(values, widths, strict=True))
+        return edge + edge.join(parts) + edge + "\n"
+
+    out = []
+    if title:
+        total = sum(widths) + 3 * len(widths) + 1
+        left = max(0, (total - cell_len(title)) // 2)
+        out.append(" " * left + title + " " * max(0, total - left - cell_len(title)) + "\n")
+    out.append(line("┏", "━", "┳", "┓"))
+    out.append(row_line("┃", columns))
+    out.append(line("┡", "━", "╇", "┩"))
+    out.extend(row_line("│", row) for row in cells)
+    out.append(line("└", "─", "┴", "┘"))
+    return out
 
 
 def _csv_value(name: str, value: Any) -> Any:

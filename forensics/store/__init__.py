@@ -36,6 +36,19 @@ def default_db_path() -> Path:
     return Path(os.environ.get("FORENSICS_DB") or DEFAULT_DB)
 
 
+def _default_memory_limit(read_only: bool) -> str:
+    """DuckDB's memory budget: small when writing, so an import stays within 1 GiB (DuckDB
+    spills the rest to disk); most of the machine when only reading, where a whole-store
+    view such as `runs` sorts every event and spilling would make it several times slower."""
+    if not read_only:
+        return "700MB"
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # no sysconf: DuckDB's own default
+        return "80%"
+    return f"{max(total * 6 // 10 // 2**20, 700)}MB"
+
+
 class Store:
     """One open DuckDB store; use as a context manager or call `close()`."""
 
@@ -60,7 +73,7 @@ class Store:
                 hint="is another forensics process writing it? is it a DuckDB file?",
             ) from exc
         run(self.con, "SET TimeZone = 'UTC'")
-        limit = os.environ.get("FORENSICS_MEMORY_LIMIT", "700MB")
+        limit = os.environ.get("FORENSICS_MEMORY_LIMIT") or _default_memory_limit(read_only)
         run(self.con, f"SET memory_limit = '{limit}'")
         run(self.con, "SET preserve_insertion_order = false")
         if not read_only:

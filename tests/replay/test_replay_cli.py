@@ -118,3 +118,28 @@ def test_what_does_not_exist_says_what_does(
         capsys, "--db", str(tmp_path / "x.duckdb"), "import", "trace", str(tmp_path / "plain.log")
     )
     assert code == EXIT_INPUT and "no WF_TRACE lines found" in err
+
+
+def test_export_carries_the_trace_tables_whole_and_for_one_run(
+    capsys: pytest.CaptureFixture[str], traced_store_path: Path, tmp_path: Path
+) -> None:
+    import duckdb
+
+    def counts(folder: Path) -> dict[str, int]:
+        con = duckdb.connect()
+        tables = ("trace_replays", "trace_subscriptions", "trace_snapshots", "trace_items")
+        return {
+            t: con.execute(f"SELECT count(*) FROM '{folder}/{t}.parquet'").fetchall()[0][0]
+            for t in tables
+        }
+
+    whole, one = tmp_path / "whole", tmp_path / "one"
+    assert forensics(capsys, "--db", str(traced_store_path), "export", str(whole))[0] == 0
+    code, out, _ = forensics(
+        capsys, "--db", str(traced_store_path), "export", str(one), "--run", RUN
+    )
+    assert code == 0 and f"{one}/trace_mismatches.parquet" in out.splitlines()
+    everything, of_run = counts(whole), counts(one)
+    assert 0 < of_run["trace_replays"] < everything["trace_replays"]  # other runs left out
+    assert 0 < of_run["trace_subscriptions"] < everything["trace_subscriptions"]
+    assert of_run["trace_items"] > 0 and of_run["trace_snapshots"] > 0

@@ -1,0 +1,51 @@
+"""Tables on stdout: the plain drawing for pipes matches rich's, and values are never markup."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+import pytest
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from forensics.cli.render import emit, plain_table
+
+
+def rich_drawing(columns: Sequence[str], cells: Sequence[Sequence[str]], title: str | None) -> str:
+    table = Table(title=title, show_lines=False, header_style="bold")
+    for c in columns:
+        table.add_column(c, overflow="ellipsis", no_wrap=True)
+    for row in cells:
+        table.add_row(*(Text(cell) for cell in row))
+    out = io.StringIO()
+    Console(file=out, width=100_000, soft_wrap=False, color_system=None).print(table)
+    return out.getvalue()
+
+
+CASES = [
+    (
+        ["run_id", "status", "events"],
+        [["wrun_01M7YNNASS8KVC54EGYKZ763NW", "completed", "12"]],
+        "Runs",
+    ),
+    (["a", "long_column", "c"], [["x", "", ""], ["ünï", "[bold]z[/bold]", "3"]], None),
+    (["payload"], [['{"name":"注文","emoji":"🔒 Encrypted"}'], ["x"]], "A much longer title"),
+    (["only"], [], None),
+    (["w"], [["wide 表 cell"], ["narrow"]], "T"),
+]
+
+
+@pytest.mark.parametrize(("columns", "cells", "title"), CASES)
+def test_plain_table_draws_what_rich_draws(
+    columns: list[str], cells: list[list[str]], title: str | None
+) -> None:
+    assert "".join(plain_table(columns, cells, title)) == rich_drawing(columns, cells, title)
+
+
+def test_cell_values_are_shown_as_they_are(capsys: pytest.CaptureFixture[str]) -> None:
+    emit(["payload"], [['{"tag":"[/red]"}'], ["line\nbreak\tand tab"]])
+    out = capsys.readouterr().out
+    assert '{"tag":"[/red]"}' in out  # not read as rich markup (which would raise here)
+    assert "line break and tab" in out
