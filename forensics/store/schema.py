@@ -266,7 +266,7 @@ LEFT JOIN terminal t ON t.run_id = coalesce(r.run_id, a.run_id);
 
 CREATE OR REPLACE VIEW event_conflicts AS
 SELECT run_id, event_id, count(*) AS copies,
-       string_agg(DISTINCT CAST(import_id AS VARCHAR), ',') AS import_ids
+       array_to_string(list_sort(list(DISTINCT import_id)), ',') AS import_ids
 FROM events
 WHERE conflict
 GROUP BY run_id, event_id;

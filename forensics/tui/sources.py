@@ -98,17 +98,29 @@ class EventsSource:
 
 _LANE_FIELDS = ("lane", "kind", "name", "events", "first_pos", "last_pos", "marks")
 _LANE_SQL = """
-SELECT coalesce(correlation_id, '(run)') AS lane,
-    CASE WHEN correlation_id IS NULL THEN 'run' ELSE split_part(correlation_id, '_', 1) END
+WITH l AS (
+    SELECT correlation_id, log_position, event_type,
+        coalesce(json_extract_string(event_data, '$.stepName'),
+            json_extract_string(event_data, '$.token'),
+            json_extract_string(event_data, '$.resumeAt')) AS name
+    FROM run_log WHERE run_id = $run
+),
+-- a lane's names in the order they first appear (two names are the drain/sync shape)
+names AS (
+    SELECT correlation_id, string_agg(name, ' | ' ORDER BY first_pos, name) AS name
+    FROM (SELECT correlation_id, name, min(log_position) AS first_pos
+          FROM l WHERE name IS NOT NULL GROUP BY correlation_id, name) n
+    GROUP BY correlation_id
+)
+SELECT coalesce(l.correlation_id, '(run)') AS lane,
+    CASE WHEN l.correlation_id IS NULL THEN 'run' ELSE split_part(l.correlation_id, '_', 1) END
         AS kind,
-    string_agg(DISTINCT coalesce(json_extract_string(event_data, '$.stepName'),
-        json_extract_string(event_data, '$.token'),
-        json_extract_string(event_data, '$.resumeAt')), ' | ') AS name,
-    count(*) AS events, min(log_position) AS first_pos, max(log_position) AS last_pos,
-    string_agg(CAST(log_position AS VARCHAR) || ':' || event_type, ' ' ORDER BY log_position)
-        AS marks
-FROM run_log WHERE run_id = $run
-GROUP BY correlation_id
+    min(n.name) AS name,
+    count(*) AS events, min(l.log_position) AS first_pos, max(l.log_position) AS last_pos,
+    string_agg(CAST(l.log_position AS VARCHAR) || ':' || l.event_type, ' '
+        ORDER BY l.log_position) AS marks
+FROM l LEFT JOIN names n ON n.correlation_id IS NOT DISTINCT FROM l.correlation_id
+GROUP BY l.correlation_id
 """
 
 

@@ -235,7 +235,7 @@ class PagedTable(ScrollView, can_focus=True):
         if total is not None:
             state.total = total
             self.busy = False
-            self.virtual_size = Size(self._line_width(), total + 1)
+            self._layout()  # the row count decides whether a vertical scrollbar takes a column
             self.set_reactive(PagedTable.cursor_row, min(self.cursor_row, max(total - 1, 0)))
             self._scroll_to_cursor()
             self.post_message(self.Loaded(self, total))
@@ -268,9 +268,24 @@ class PagedTable(ScrollView, can_focus=True):
     # -- layout and drawing ---------------------------------------------------------------
 
     def _layout(self) -> None:
-        self._widths = widths(self._columns, self.scrollable_content_region.width)
+        self._widths = widths(self._columns, self._row_width())
         total = self._state.total
         self.virtual_size = Size(self._line_width(), (total or 0) + 1)
+
+    def _row_width(self) -> int:
+        """The width rows will have once the vertical scrollbar shows (or hides) for the
+        current row count: laid out for the width of the moment, the columns would end one
+        scrollbar too wide as soon as the rows arrive, and the table would scroll sideways."""
+        width = self.scrollable_content_region.width
+        if self.styles.overflow_y != "auto":
+            return width
+        needs = (self._state.total or 0) + 1 > self.container_size.height
+        gutter = self.styles.scrollbar_size_vertical
+        if needs and not self.show_vertical_scrollbar:
+            width -= gutter
+        elif not needs and self.show_vertical_scrollbar:
+            width += gutter
+        return max(width, 0)
 
     def _line_width(self) -> int:
         return sum(w + 1 for w in self._widths)
