@@ -12,10 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
 
 from forensics.errors import InputError
-from forensics.store import ImportSession
+
+if TYPE_CHECKING:  # workers that parse records never load the store (DuckDB)
+    from forensics.store import ImportSession
 
 ENTRY_POINT_GROUP = "forensics.importers"
 

@@ -22,8 +22,8 @@ from cbor2 import CBORTag
 from forensics.decode import decode_cbor, to_jsonable
 from forensics.importers.base import RecordError
 from forensics.importers.normalize import split_payload
-from forensics.importers.postgres import events
-from forensics.importers.postgres.events import decode_blob, decode_json
+from forensics.importers.postgres import decoding as events
+from forensics.importers.postgres.decoding import decode_blob, decode_json
 
 REALDATA_EVENTS = (
     Path(__file__).resolve().parents[2].parent / "shared" / "realdata" / "postgres"

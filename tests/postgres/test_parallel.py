@@ -17,7 +17,7 @@ import pytest
 
 from forensics.importers import parallel
 from forensics.importers.postgres import PostgresOptions, import_postgres, phases
-from forensics.importers.postgres.events import decode_columns, decode_job
+from forensics.importers.postgres.decoding import decode_columns, decode_job
 from forensics.store import Store
 
 EVENTS = Path(__file__).resolve().parents[2].parent / "shared/realdata/postgres/pg-events.jsonl"
@@ -69,3 +69,16 @@ def test_an_import_through_the_pool_stores_the_same(
     assert [len(rows) for rows in pooled.values()] == [448, 43, 90, 43]
     for name in TABLES:  # every value of every row, provenance included
         assert pooled[name] == inline[name], name
+
+
+def test_decoding_workers_load_neither_arrow_nor_the_store() -> None:
+    """What a worker imports to run its jobs stays small (the import's RSS budget counts it)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, forensics.importers.postgres.decoding, forensics.importers.postgres.entities;"
+        " print(sorted(m for m in ('pyarrow', 'duckdb', 'psycopg') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

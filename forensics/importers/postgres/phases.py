@@ -45,8 +45,6 @@ STORE_BATCH = 100_000
 ENTITY_BATCH = 20_000
 READ_AHEAD = 2
 ENTITY_TABLES = ("workflow_runs", "workflow_steps", "workflow_hooks", "workflow_waits")
-# Imported once by the fork server, so each decoding worker starts warm.
-_PRELOAD = ("forensics.importers.postgres.events", "forensics.importers.postgres.entities")
 
 
 @dataclass
@@ -62,7 +60,7 @@ class Phases:
     key: bytes | None
     reading: Callable[[str], AbstractContextManager[None]]
     cancel: Callable[[], None]
-    decoders: Decoders = field(default_factory=lambda: Decoders(preload=_PRELOAD))
+    decoders: Decoders = field(default_factory=Decoders)
     run_rows: set[str] = field(default_factory=set)  # run ids read from the runs table
 
     def events(self, progress: Callable[[int], None] | None) -> EventBatches:
@@ -100,8 +98,20 @@ class Phases:
         if not known:
             return None
         statement, params = newest_events(self.layout, self.filters)
+        # Over every run, one sequential pass with a hash aggregate: in run-index order the
+        # server fetches the table page by page at random, which takes many times longer
+        # when the table is not cached. The settings last until the RESET (or our read-only
+        # transaction's end); they change nothing on the server.
+        whole = not self.filters.runs
+        settings = ("enable_indexscan", "enable_bitmapscan", "work_mem")
         with self.reading(f"reading the newest event id of each run in {self.layout.schema}"):
+            if whole:
+                for name, value in zip(settings, ("off", "off", "64MB"), strict=True):
+                    self.conn.execute(f"SET LOCAL {name} = '{value}'")
             rows = self.conn.execute(statement, params).fetchall()
+            if whole:
+                for name in settings:
+                    self.conn.execute(f"RESET {name}")
         changed: dict[str, str | None] = {}
         for run_id, top in rows:
             mark = known.get(str(run_id))
