@@ -104,9 +104,11 @@ def split_payload(
         return meta, name, None, decode_hydrated(value)
     try:
         raw = unwrap_binary(value)
-    except DecodeError:
-        raw = None  # a broken wrapper: decode_field reports it as format `invalid`
-    return meta, name, raw, decode_field(value, key)
+    except DecodeError:  # a broken wrapper: decode_field reports it as format `invalid`
+        return meta, name, None, decode_field(value, key)
+    if raw is not None:  # the usual case: bytes, unwrapped once
+        return meta, name, raw, decode_payload(raw, key)
+    return meta, name, None, decode_field(value, key)
 
 
 def _remote_ref(value: dict[str, Any], key: bytes | None) -> tuple[bytes | None, DecodedPayload]:
