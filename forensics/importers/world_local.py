@@ -239,13 +239,13 @@ class _Reader:
         All files are listed first, so a large directory starts its worker processes at
         once and keeps them busy from the first event file to the last entity file.
         """
-        jobs: list[tuple[str, list[Any]]] = [
-            ("events", batch) for batch in _batches(self._event_files(), _PARSE_BATCH)
-        ]
+        # Run and entity files first: their records are written while the workers go on
+        # to the event files, instead of after the last of those.
+        jobs: list[tuple[str, list[Any]]] = []
         for folder in _BUILDERS:
-            jobs += [
-                (folder, batch) for batch in _batches(self._record_files(folder), _PARSE_BATCH)
-            ]
+            found = self._record_files(folder)
+            jobs += [(folder, batch) for batch in _batches(found, _PARSE_BATCH)]
+        jobs += [("events", batch) for batch in _batches(self._event_files(), _PARSE_BATCH)]
         total = sum(len(batch) for _, batch in jobs)
         parallel = total >= PARALLEL_MIN_FILES
         progress, key = self.options.progress, self.options.key
@@ -260,6 +260,9 @@ class _Reader:
         # keeps no core of its own: it only hands their rows to the store.
         with Decoders(0 if parallel else sys.maxsize, spare_cores=0, preload=_PRELOAD) as pool:
             for (kind, files), (rows, failed, misnamed) in pool.map(parse_files, stream):
+                if kind == "events" and (runs or entities):
+                    self._write_records(runs, entities)
+                    runs, entities = [], []
                 if isinstance(rows, pa.Table):
                     held.append(rows)
                     if sum(t.num_rows for t in held) >= _STORE_BATCH:
@@ -276,6 +279,9 @@ class _Reader:
                 self.misnamed += misnamed
         if held:
             self.session.add_arrow(pa.concat_tables(held))
+        self._write_records(runs, entities)
+
+    def _write_records(self, runs: list[RunRecord], entities: list[EntityRecord]) -> None:
         if runs:
             self.session.add_runs(runs)
         if entities:

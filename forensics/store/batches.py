@@ -112,10 +112,9 @@ _ENTITY_SCHEMA = pa.schema(
 
 def _batch(rows: list[tuple[Any, ...]], schema: pa.Schema) -> pa.Table:
     """Rows as an Arrow table (one insert per batch: executemany is a statement per row)."""
-    columns = list(zip(*rows, strict=True))
-    return pa.Table.from_arrays(
-        [pa.array(c, f.type) for c, f in zip(columns, schema, strict=True)], schema=schema
-    )
+    # one pass per column: transposing with zip(*rows) unpacks every row as an argument
+    arrays = [pa.array([row[i] for row in rows], f.type) for i, f in enumerate(schema)]
+    return pa.Table.from_arrays(arrays, schema=schema)
 
 
 def runs_table(rows: list[tuple[Any, ...]]) -> pa.Table:
