@@ -237,7 +237,7 @@ class _Reader:
         """Every event, run and entity file, parsed in one stream of jobs.
 
         All files are listed first, so a large directory starts its worker processes at
-        once and keeps them busy from the first event file to the last entity file.
+        once and keeps them busy from the first file to the last.
         """
         # Run and entity files first: their records are written while the workers go on
         # to the event files, instead of after the last of those.
