@@ -117,17 +117,16 @@ def plain_table(
     Drawn here rather than by rich: rich lays a table out cell by cell, which takes
     seconds for the thousands of rows of a long run's events, and a pipe needs no layout.
     """
+    lengths = [[cell_len(cell) for cell in row] for row in cells]
     widths = [cell_len(c) for c in columns]
-    for row in cells:
-        for i, cell in enumerate(row):
-            n = cell_len(cell)
-            widths[i] = max(widths[i], n)
+    for row_lengths in lengths:
+        widths = [max(w, n) for w, n in zip(widths, row_lengths, strict=True)]
 
     def line(left: str, fill: str, mid: str, right: str) -> str:
         return left + mid.join(fill * (w + 2) for w in widths) + right + "\n"
 
-    def row_line(edge: str, values: Sequence[str]) -> str:
-        parts = (f" {v}{' ' * (w - cell_len(v))} " for v, w in zip(values, widths, strict=True))
+    def row_line(edge: str, values: Sequence[str], sizes: Sequence[int]) -> str:
+        parts = (f" {v}{' ' * (w - n)} " for v, n, w in zip(values, sizes, widths, strict=True))
         return edge + edge.join(parts) + edge + "\n"
 
     out = []
@@ -136,9 +135,9 @@ def plain_table(
         left = max(0, (total - cell_len(title)) // 2)
         out.append(" " * left + title + " " * max(0, total - left - cell_len(title)) + "\n")
     out.append(line("┏", "━", "┳", "┓"))
-    out.append(row_line("┃", columns))
+    out.append(row_line("┃", columns, [cell_len(c) for c in columns]))
     out.append(line("┡", "━", "╇", "┩"))
-    out.extend(row_line("│", row) for row in cells)
+    out.extend(row_line("│", row, n) for row, n in zip(cells, lengths, strict=True))
     out.append(line("└", "─", "┴", "┘"))
     return out
 

@@ -104,8 +104,8 @@ def split_payload(
         return meta, name, None, decode_hydrated(value)
     try:
         raw = unwrap_binary(value)
-    except DecodeError:  # a broken wrapper: decode_field reports it as format `invalid`
-        return meta, name, None, decode_field(value, key)
+    except DecodeError:
+        raw = None  # a broken wrapper: decode_field reports it as format `invalid`
     if raw is not None:  # the usual case: bytes, unwrapped once
         return meta, name, raw, decode_payload(raw, key)
     return meta, name, None, decode_field(value, key)

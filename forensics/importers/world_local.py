@@ -263,7 +263,8 @@ class _Reader:
                 if kind == "events" and (runs or entities):
                     self._write_records(runs, entities)
                     runs, entities = [], []
-                if isinstance(rows, pa.Table):
+                if kind == "events":
+                    assert isinstance(rows, pa.Table)
                     held.append(rows)
                     if sum(t.num_rows for t in held) >= _STORE_BATCH:
                         self.session.add_arrow(pa.concat_tables(held))

@@ -16,18 +16,9 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from forensics.importers.postgres.decoding import (
-    CACHE_LIMIT,
-    Decoded,
-    Work,
-    clear_cache,
-    decode_columns,
-    decode_job,
-)
+from forensics.importers.postgres.decoding import Decoded, Work, decode_columns
 from forensics.model import Provenance, QuarantineRecord
 from forensics.store.batches import STAGING_SCHEMA
-
-__all__ = ["CACHE_LIMIT", "EventBatches", "Pending", "clear_cache", "decode_job", "pg_times"]
 
 
 @dataclass(frozen=True, slots=True)

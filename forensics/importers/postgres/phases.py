@@ -21,7 +21,8 @@ import pyarrow as pa
 from forensics.decode import to_jsonable
 from forensics.importers.parallel import Decoders
 from forensics.importers.postgres import entities as ent
-from forensics.importers.postgres.events import EventBatches, Pending, clear_cache, decode_job
+from forensics.importers.postgres.decoding import clear_cache, decode_job
+from forensics.importers.postgres.events import EventBatches, Pending
 from forensics.importers.postgres.probe import EVENTS, RUNS, SLOTS, Layout
 from forensics.importers.postgres.selects import (
     EVENT_TYPES,
@@ -115,7 +116,7 @@ class Phases:
         changed: dict[str, str | None] = {}
         for run_id, top in rows:
             mark = known.get(str(run_id))
-            if mark is None or (top is not None and str(top) > mark):
+            if mark is None or str(top) > mark:
                 changed[str(run_id)] = mark
         return changed
 

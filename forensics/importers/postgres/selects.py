@@ -121,8 +121,8 @@ def events_copy(
 def newest_events(layout: Layout, filters: Filters) -> tuple[sql.Composed, dict[str, Any]]:
     """Each selected run's highest event id (byte order, as marks compare).
 
-    One aggregate over the run index is much cheaper for the server than comparing every
-    event with its run's mark, and it leaves the COPY only the runs that have news."""
+    One aggregate is much cheaper for the server than comparing every event with its run's
+    mark, and it leaves the COPY only the runs that have news."""
     where, params = run_selection(layout, filters, sql.SQL("e.run_id"))
     statement = sql.SQL(
         'SELECT e.run_id::text, max(e.id::text COLLATE "C") FROM {} e{} GROUP BY 1'
