@@ -10,7 +10,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 JsonValue = Any  # a value that json.dumps accepts
+# A run or entity record flattened into the store's column order (without the import id),
+# JSON values as text: the cheap form to send from a worker process and to write in bulk.
+RunRow = tuple[Any, ...]
+EntityRow = tuple[Any, ...]
 
 ID_SCHEMES = ("ulid", "slot", "unknown")
 PAYLOAD_FORMATS = (
@@ -84,6 +90,23 @@ class RunRecord:
     error: JsonValue = None
     extra: dict[str, JsonValue] | None = None
 
+    def row(self) -> RunRow:
+        """The record as a `RunRow` (`run_records` column order without the import id)."""
+        return (
+            self.run_id,
+            self.provenance.location,
+            self.workflow_name,
+            self.status,
+            self.deployment_id,
+            self.spec_version,
+            self.created_at,
+            self.started_at,
+            self.completed_at,
+            self.error_code,
+            json_text(self.error),
+            json_text(self.extra),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class EntityRecord:
@@ -103,6 +126,32 @@ class EntityRecord:
     resume_at: datetime | None = None
     spec_version: int | None = None
     extra: dict[str, JsonValue] | None = None
+
+    def row(self) -> EntityRow:
+        """The record as an `EntityRow` (`entities` column order without the import id)."""
+        return (
+            self.provenance.location,
+            self.run_id,
+            self.entity_id,
+            self.kind,
+            self.name,
+            self.token,
+            self.status,
+            self.attempt,
+            self.created_at,
+            self.started_at,
+            self.completed_at,
+            self.resume_at,
+            self.spec_version,
+            json_text(self.extra),
+        )
+
+
+def json_text(value: JsonValue) -> str | None:
+    """A JSON value as compact text (None stays None; non-string keys become strings)."""
+    if value is None:
+        return None
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,9 +38,19 @@ class Decoders:
         self.preload = list(preload)
         # `spare_cores` stay with this process, for the work it does beside the workers
         # (parsing COPY rows, building Arrow batches, DuckDB's inserts on its own threads).
-        self.workers = min((os.cpu_count() or 1) - spare_cores, MAX_WORKERS)
+        self.workers = _workers(spare_cores)
         self.seen = 0
         self.pool: ProcessPoolExecutor | None = None
+        self.pool_size = 0
+
+    def spare(self, cores: int) -> None:
+        """Keep `cores` for this process from the next job on (between two maps: a pool of
+        another size is started afresh when the next job needs it)."""
+        workers = _workers(cores)
+        if self.pool is not None and workers != self.pool_size:
+            self.pool.shutdown(wait=True)
+            self.pool = None
+        self.workers = workers
 
     def map(
         self, job: Callable[..., R], items: Iterable[tuple[T, int, tuple[Any, ...]]]
@@ -67,6 +77,7 @@ class Decoders:
             if self.preload:
                 context.set_forkserver_preload(self.preload)
             self.pool = ProcessPoolExecutor(self.workers, mp_context=context)
+            self.pool_size = self.workers
         return self.pool
 
     def __enter__(self) -> Decoders:
@@ -80,6 +91,10 @@ class Decoders:
     ) -> None:
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=exc is not None)
+
+
+def _workers(spare_cores: int) -> int:
+    return min((os.cpu_count() or 1) - spare_cores, MAX_WORKERS)
 
 
 def _ready(value: R) -> Callable[[], R]:

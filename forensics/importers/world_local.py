@@ -38,10 +38,12 @@ from forensics.importers.records import (
 )
 from forensics.model import (
     EntityRecord,
+    EntityRow,
     EventRecord,
     Provenance,
     QuarantineRecord,
     RunRecord,
+    RunRow,
 )
 from forensics.store import ImportSession
 from forensics.store.batches import events_to_arrow
@@ -55,7 +57,6 @@ _RAW_LIMIT = 1 << 20  # quarantine keeps at most this many characters of a broke
 _PARSE_BATCH = 2000  # event files per parsing job
 _STORE_BATCH = 20_000  # events written to the store at once
 PARALLEL_MIN_FILES = 4_000  # files in a directory from which worker processes parse them
-R = TypeVar("R")
 T = TypeVar("T")
 
 
@@ -146,12 +147,13 @@ def parse_record_files(
     root: str,
     prefix: str,
     files: list[tuple[str, str | None]],
-    build: Callable[[dict[str, Any], Provenance, Payloads], R],
+    build: Callable[[dict[str, Any], Provenance, Payloads], RunRecord | EntityRecord],
     key: bytes | None,
-) -> tuple[list[R], list[Failure]]:
-    """Read and build run or entity records from their files (a parsing job)."""
+) -> tuple[list[RunRow] | list[EntityRow], list[Failure]]:
+    """Read and build run or entity records from their files, flattened for the store (a
+    parsing job: flat rows are far cheaper to send back than records)."""
     payloads = Payloads(key)
-    out: list[R] = []
+    out: list[tuple[Any, ...]] = []
     failed: list[Failure] = []
     for rel, tag in files:
         try:
@@ -163,7 +165,7 @@ def parse_record_files(
             d = orjson.loads(data)
             if not isinstance(d, dict):
                 raise RecordError(f"expected a JSON object, got {type(d).__name__}")
-            out.append(build(d, Provenance(prefix + rel, None, tag), payloads))
+            out.append(build(d, Provenance(prefix + rel, None, tag), payloads).row())
         except ValueError as exc:
             failed.append((rel, str(exc), data))
     return out, failed
@@ -254,8 +256,8 @@ class _Reader:
             for kind, batch in jobs
         )
         held: list[pa.Table] = []  # stored a few jobs at a time: each store write commits
-        runs: list[RunRecord] = []
-        entities: list[EntityRecord] = []
+        runs: list[RunRow] = []
+        entities: list[EntityRow] = []
         # The workers do nearly all the work (reading, parsing, decoding), so this process
         # keeps no core of its own: it only hands their rows to the store.
         with Decoders(0 if parallel else sys.maxsize, spare_cores=0, preload=_PRELOAD) as pool:
@@ -282,11 +284,11 @@ class _Reader:
             self.session.add_arrow(pa.concat_tables(held))
         self._write_records(runs, entities)
 
-    def _write_records(self, runs: list[RunRecord], entities: list[EntityRecord]) -> None:
+    def _write_records(self, runs: list[RunRow], entities: list[EntityRow]) -> None:
         if runs:
-            self.session.add_runs(runs)
+            self.session.add_run_rows(runs)
         if entities:
-            self.session.add_entities(entities)
+            self.session.add_entity_rows(entities)
 
     def _event_files(self) -> list[tuple[str, str | None, bool]]:
         """Log events (flat and run-scoped) and staged `hook_received` events: (path, tag,

@@ -19,7 +19,15 @@ import duckdb
 import orjson
 
 from forensics.errors import StoreError
-from forensics.model import EntityRecord, EventRecord, ImportSummary, QuarantineRecord, RunRecord
+from forensics.model import (
+    EntityRecord,
+    EntityRow,
+    EventRecord,
+    ImportSummary,
+    QuarantineRecord,
+    RunRecord,
+    RunRow,
+)
 from forensics.store import ingest
 from forensics.store.ingest import run
 from forensics.store.schema import MIGRATIONS, VIEWS, Migration
@@ -215,13 +223,22 @@ class ImportSession:
             self.add_event(r)
 
     def add_runs(self, records: Sequence[RunRecord]) -> None:
+        self.add_run_rows([r.row() for r in records])
+
+    def add_run_rows(self, rows: Sequence[RunRow]) -> None:
+        """Run records already flattened (`RunRecord.row`), as workers send them."""
         self._transaction(
-            lambda: self._count_runs(ingest.write_runs(self.con, self.import_id, records))
+            lambda: self._count_runs(ingest.write_runs(self.con, self.import_id, rows))
         )
 
     def add_entities(self, records: Sequence[EntityRecord]) -> None:
+        self.add_entity_rows([r.row() for r in records])
+
+    def add_entity_rows(self, rows: Sequence[EntityRow]) -> None:
+        """Entity records already flattened (`EntityRecord.row`), as workers send them."""
+
         def work() -> None:
-            self.entities += ingest.write_entities(self.con, self.import_id, records)
+            self.entities += ingest.write_entities(self.con, self.import_id, rows)
 
         self._transaction(work)
 

@@ -10,8 +10,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from forensics.model import EventRecord
-from forensics.store.ingest import to_json
+from forensics.model import EntityRow, EventRecord, RunRow, json_text
 
 _TS = pa.timestamp("us", tz="UTC")
 
@@ -62,13 +61,13 @@ def events_to_arrow(records: Sequence[EventRecord]) -> pa.Table:
         cols["resume_id"].append(r.resume_id)
         cols["fence_last_event_id"].append(r.fence_last_event_id)
         cols["fence_state_updated_at"].append(r.fence_state_updated_at)
-        cols["event_data"].append(to_json(r.event_data))
+        cols["event_data"].append(json_text(r.event_data))
         cols["payload_field"].append(r.payload_field)
         cols["payload_raw"].append(r.payload_raw)
-        cols["payload_decoded"].append(to_json(r.payload_decoded))
+        cols["payload_decoded"].append(json_text(r.payload_decoded))
         cols["payload_format"].append(r.payload_format)
         cols["staged"].append(r.staged)
-        cols["extra"].append(to_json(r.extra))
+        cols["extra"].append(json_text(r.extra))
     return pa.Table.from_pydict(cols, schema=STAGING_SCHEMA)
 
 
@@ -88,6 +87,10 @@ _RUN_SCHEMA = pa.schema(
         ("error", pa.string()),
         ("extra", pa.string()),
     ]
+)
+# run rows carry the run id first; the batch puts the import id in front of everything
+_RUN_BATCH_SCHEMA = pa.schema(
+    [_RUN_SCHEMA.field("import_id")] + [f for f in _RUN_SCHEMA if f.name != "import_id"]
 )
 _ENTITY_SCHEMA = pa.schema(
     [
@@ -110,18 +113,21 @@ _ENTITY_SCHEMA = pa.schema(
 )
 
 
-def _batch(rows: list[tuple[Any, ...]], schema: pa.Schema) -> pa.Table:
-    """Rows as an Arrow table (one insert per batch: executemany is a statement per row)."""
+def _batch(rows: Sequence[tuple[Any, ...]], schema: pa.Schema, import_id: int) -> pa.Table:
+    """Rows (without the import id, which `schema` has first) as an Arrow table: one insert
+    per batch, where executemany would be a statement per row."""
     # one pass per column: transposing with zip(*rows) unpacks every row as an argument
-    arrays = [pa.array([row[i] for row in rows], f.type) for i, f in enumerate(schema)]
+    arrays = [pa.array([import_id] * len(rows), pa.int32())]
+    arrays += [pa.array([row[i] for row in rows], f.type) for i, f in enumerate(list(schema)[1:])]
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
-def runs_table(rows: list[tuple[Any, ...]]) -> pa.Table:
-    """Run-record rows (in `run_records` column order) as an Arrow table."""
-    return _batch(rows, _RUN_SCHEMA)
+def runs_table(rows: Sequence[RunRow], import_id: int) -> pa.Table:
+    """Run rows of one import as an Arrow table in `run_records` column order."""
+    table = _batch(rows, _RUN_BATCH_SCHEMA, import_id)
+    return table.select(_RUN_SCHEMA.names)
 
 
-def entities_table(rows: list[tuple[Any, ...]]) -> pa.Table:
-    """Entity rows (in `entities` column order) as an Arrow table."""
-    return _batch(rows, _ENTITY_SCHEMA)
+def entities_table(rows: Sequence[EntityRow], import_id: int) -> pa.Table:
+    """Entity rows of one import as an Arrow table in `entities` column order."""
+    return _batch(rows, _ENTITY_SCHEMA, import_id)

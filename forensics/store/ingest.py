@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import duckdb
-import orjson
 
-from forensics.model import EntityRecord, QuarantineRecord, RunRecord
+from forensics.model import EntityRow, QuarantineRecord, RunRow
 
 
 def run(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> None:
@@ -184,38 +183,14 @@ def _mark_conflicts(con: duckdb.DuckDBPyConnection) -> int:
     return int(row[0]) if row else 0
 
 
-def to_json(value: Any) -> str | None:
-    if value is None:
-        return None
-    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
-
-
-def write_runs(con: duckdb.DuckDBPyConnection, import_id: int, runs: Sequence[RunRecord]) -> int:
-    """Upsert run records: a newer import's record replaces the older one of the same run
-    (and within one batch the last record of a run wins)."""
+def write_runs(con: duckdb.DuckDBPyConnection, import_id: int, runs: Sequence[RunRow]) -> int:
+    """Upsert run rows: a newer import's record replaces the older one of the same run
+    (and within one batch the last row of a run wins)."""
     from forensics.store import batches  # Arrow only where rows are written
 
-    latest = {r.run_id: r for r in runs}
-    rows = [
-        (
-            r.run_id,
-            import_id,
-            r.provenance.location,
-            r.workflow_name,
-            r.status,
-            r.deployment_id,
-            r.spec_version,
-            r.created_at,
-            r.started_at,
-            r.completed_at,
-            r.error_code,
-            to_json(r.error),
-            to_json(r.extra),
-        )
-        for r in latest.values()
-    ]
-    if rows:
-        con.register("_runs_batch", batches.runs_table(rows))
+    latest = list({r[0]: r for r in runs}.values())
+    if latest:
+        con.register("_runs_batch", batches.runs_table(latest, import_id))
         try:
             run(
                 con,
@@ -228,34 +203,14 @@ def write_runs(con: duckdb.DuckDBPyConnection, import_id: int, runs: Sequence[Ru
 
 
 def write_entities(
-    con: duckdb.DuckDBPyConnection, import_id: int, entities: Sequence[EntityRecord]
+    con: duckdb.DuckDBPyConnection, import_id: int, entities: Sequence[EntityRow]
 ) -> int:
     """Replace the entity rows a source location had with this import's snapshot of them."""
-    rows = [
-        (
-            import_id,
-            e.provenance.location,
-            e.run_id,
-            e.entity_id,
-            e.kind,
-            e.name,
-            e.token,
-            e.status,
-            e.attempt,
-            e.created_at,
-            e.started_at,
-            e.completed_at,
-            e.resume_at,
-            e.spec_version,
-            to_json(e.extra),
-        )
-        for e in entities
-    ]
-    if not rows:
+    if not entities:
         return 0
     from forensics.store import batches  # Arrow only where rows are written
 
-    con.register("_entities_batch", batches.entities_table(rows))
+    con.register("_entities_batch", batches.entities_table(entities, import_id))
     try:
         run(
             con,
@@ -271,7 +226,7 @@ def write_entities(
         )
     finally:
         con.unregister("_entities_batch")
-    return len(rows)
+    return len(entities)
 
 
 def write_quarantine(

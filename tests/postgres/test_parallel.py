@@ -51,6 +51,19 @@ def test_the_pool_returns_what_this_process_computes_in_order() -> None:
     assert [r for _, r in results] == [decode_columns(w, None, {}) for w in works]
 
 
+def test_a_pool_given_more_cores_between_maps_goes_on_in_order() -> None:
+    cores = os.cpu_count() or 1
+    with parallel.Decoders(threshold=0) as decoders:
+        first = list(decoders.map(divmod, ((n, 1, (n, 3)) for n in range(6))))
+        size = decoders.pool_size
+        decoders.spare(0)
+        second = list(decoders.map(divmod, ((n, 1, (n, 4)) for n in range(6))))
+        assert decoders.pool_size == min(cores, parallel.MAX_WORKERS)
+    assert size == min(cores - 1, parallel.MAX_WORKERS)
+    assert first == [(n, divmod(n, 3)) for n in range(6)]
+    assert second == [(n, divmod(n, 4)) for n in range(6)]
+
+
 @pytest.mark.postgres
 def test_an_import_through_the_pool_stores_the_same(
     real_pg: str, pg_admin: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

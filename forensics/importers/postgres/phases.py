@@ -34,7 +34,7 @@ from forensics.importers.postgres.selects import (
     newest_events,
 )
 from forensics.importers.postgres.streaming import WriteBehind, copy_batches, read_ahead
-from forensics.model import EntityRecord, Provenance, QuarantineRecord, RunRecord
+from forensics.model import EntityRow, Provenance, QuarantineRecord, RunRow
 
 if TYPE_CHECKING:
     import psycopg
@@ -45,6 +45,8 @@ EVENT_BATCH = 20_000
 STORE_BATCH = 100_000
 ENTITY_BATCH = 20_000
 READ_AHEAD = 2
+# What the workers run, imported once by the fork server so each worker starts warm.
+_PRELOAD = ("forensics.importers.postgres.decoding", "forensics.importers.postgres.entities")
 ENTITY_TABLES = ("workflow_runs", "workflow_steps", "workflow_hooks", "workflow_waits")
 
 
@@ -61,7 +63,7 @@ class Phases:
     key: bytes | None
     reading: Callable[[str], AbstractContextManager[None]]
     cancel: Callable[[], None]
-    decoders: Decoders = field(default_factory=Decoders)
+    decoders: Decoders = field(default_factory=lambda: Decoders(preload=_PRELOAD))
     run_rows: set[str] = field(default_factory=set)  # run ids read from the runs table
 
     def events(self, progress: Callable[[int], None] | None) -> EventBatches:
@@ -132,6 +134,8 @@ class Phases:
     def entities(self, refresh: set[str]) -> None:
         """Run, step, hook and wait rows (only those `selects.entity_copy` picks)."""
         slots = self._slots(refresh)
+        # This process only reads rows and stores records here; decoding them is the work.
+        self.decoders.spare(0)
         for name in ENTITY_TABLES:
             table = self.layout.table(name)
             if table is None:
@@ -157,18 +161,16 @@ class Phases:
 
     def _store(
         self,
-        built: list[RunRecord | EntityRecord],
+        built: list[RunRow] | list[EntityRow],
         rejects: list[tuple[dict[str, Any], str]],
         name: str,
         location: str,
     ) -> None:
-        runs = [r for r in built if isinstance(r, RunRecord)]
-        if runs:
-            self.run_rows.update(r.run_id for r in runs)
-            self.session.add_runs(runs)
-        entities = [r for r in built if isinstance(r, EntityRecord)]
-        if entities:
-            self.session.add_entities(entities)
+        if built and name == RUNS:
+            self.run_rows.update(row[0] for row in built)
+            self.session.add_run_rows(built)
+        elif built:
+            self.session.add_entity_rows(built)
         for row, reason in rejects:
             text = orjson.dumps(to_jsonable(row), option=orjson.OPT_NON_STR_KEYS).decode()
             where = Provenance(location)
