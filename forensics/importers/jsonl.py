@@ -18,12 +18,16 @@ import orjson
 from forensics.decode import PAYLOAD_FIELDS
 from forensics.importers.base import ImportOptions, RecordError
 from forensics.importers.files import first_json_char, iter_lines, open_binary
-from forensics.importers.normalize import EVENT_FIELDS, event_from_dict
+from forensics.importers.normalize import EVENT_FIELDS, HYDRATED_MARKERS, event_from_dict
 from forensics.importers.payloads import decode_pending
 from forensics.model import Provenance, QuarantineRecord
 from forensics.store import ImportSession
 
 BULK_MIN_BYTES = 32 * 1024 * 1024
+_MARKERS_SQL = ", ".join("'" + orjson.dumps(m).decode() + "'" for m in HYDRATED_MARKERS)
+# An inline object with any of these keys, at any depth, may hold binary or a reference.
+_TYPE_KEYS = ('"__type"', '"_type"', '"type"')
+_KEYS_SQL = " OR ".join(f"contains(vt, '{k}')" for k in _TYPE_KEYS)
 _SAMPLE_LINES = 2000
 
 
@@ -103,22 +107,44 @@ def _raw(item: Any) -> str:
 
 
 def _bulk_ok(path: Path) -> bool:
-    """True when the sampled lines need nothing the SQL path cannot do (refs, plain payloads)."""
+    """True when the sampled lines need nothing the SQL path cannot do (refs, legacy
+    arrays, CLI markers): then lines further on that do are few, and `_reread` takes them."""
     with open_binary(path) as fh:
         for line in islice(fh, _SAMPLE_LINES):
             try:
                 event = orjson.loads(line)
             except orjson.JSONDecodeError:
                 continue
-            field = PAYLOAD_FIELDS.get(str(event.get("eventType")))
-            data = event.get("eventData")
-            if field and isinstance(data, dict) and field in data:
-                value = data[field]
-                if not (isinstance(value, dict) and value.get("__type") == "Uint8Array"):
-                    return False
-            if set(event) - EVENT_FIELDS:
+            if not isinstance(event, dict) or set(event) - EVENT_FIELDS:
+                return False
+            if not _sql_payload(event):
                 return False
     return True
+
+
+def _sql_payload(event: dict[str, Any]) -> bool:
+    """Whether the bulk SQL stores this event's payload field exactly as the record path
+    would: a `Uint8Array` wrapper with base64 data (decoded later), an inline error text or
+    plain object (no type keys anywhere in it), or an omitted value (null from spec 2 on).
+    It leaves every other event out."""
+    field = PAYLOAD_FIELDS.get(str(event.get("eventType")))
+    data = event.get("eventData")
+    if field is None or not isinstance(data, dict) or field not in data:
+        return True
+    value = data[field]
+    if value is None:
+        spec = event.get("specVersion")
+        return isinstance(spec, int) and spec >= 2
+    if isinstance(value, str):
+        return value not in HYDRATED_MARKERS
+    if isinstance(value, dict) and value.get("__type") != "Uint8Array":
+        text = orjson.dumps(value).decode()
+        return not any(key in text for key in _TYPE_KEYS)
+    return (
+        isinstance(value, dict)
+        and value.get("__type") == "Uint8Array"
+        and isinstance(value.get("data"), str)
+    )
 
 
 def _payload_field_sql() -> str:
@@ -145,9 +171,10 @@ def bulk_relation(path: Path) -> str:
         NULL::VARCHAR AS fence_last_event_id, NULL::TIMESTAMPTZ AS fence_state_updated_at,
         CASE WHEN pf IS NULL THEN eventData ELSE json_remove(eventData, '$.' || pf) END
             AS event_data,
-        CASE WHEN raw IS NOT NULL THEN pf END AS payload_field,
-        raw AS payload_raw, NULL::VARCHAR AS payload_decoded,
-        CASE WHEN raw IS NULL THEN 'absent'
+        CASE WHEN raw IS NOT NULL OR inline IS NOT NULL THEN pf END AS payload_field,
+        raw AS payload_raw, inline AS payload_decoded,
+        CASE WHEN inline IS NOT NULL THEN 'json'
+             WHEN raw IS NULL THEN 'absent'
              WHEN prefix IN ('devl', 'zstd', 'gzip', 'encr', 'encp') THEN prefix
              ELSE 'unknown' END AS payload_format,
         false AS staged, NULL::VARCHAR AS extra
@@ -155,18 +182,32 @@ def bulk_relation(path: Path) -> str:
         SELECT *, from_base64(b64) AS raw,
             left(CAST(from_base64(left(b64, 8)) AS VARCHAR), 4) AS prefix
         FROM (
-          SELECT *, json_extract_string(eventData, '$.' || pf || '.data') AS b64
+          SELECT *,
+            CASE WHEN pv = 'OBJECT' AND v->>'$.__type' = 'Uint8Array'
+                  AND json_type(v, '$.data') = 'VARCHAR' THEN v->>'$.data' END AS b64,
+            CASE WHEN pv = 'VARCHAR' AND vt NOT IN ({_MARKERS_SQL}) THEN vt
+                 WHEN pv = 'OBJECT' AND NOT ({_KEYS_SQL}) THEN vt END AS inline
           FROM (
-            SELECT *, {_payload_field_sql()} AS pf
-            FROM read_json('{quoted}', format = 'newline_delimited', ignore_errors = true,
-                columns = {{runId: 'VARCHAR', eventId: 'VARCHAR', eventType: 'VARCHAR',
-                    correlationId: 'VARCHAR', createdAt: 'VARCHAR', occurredAt: 'VARCHAR',
-                    specVersion: 'INTEGER', resumeId: 'VARCHAR', eventData: 'JSON'}})
+            SELECT *, json_type(v) AS pv, CAST(v AS VARCHAR) AS vt
+            FROM (
+              SELECT *, json_extract(eventData, '$.' || pf) AS v
+              FROM (
+                SELECT *, {_payload_field_sql()} AS pf
+                FROM read_json('{quoted}', format = 'newline_delimited', ignore_errors = true,
+                    columns = {{runId: 'VARCHAR', eventId: 'VARCHAR', eventType: 'VARCHAR',
+                        correlationId: 'VARCHAR', createdAt: 'VARCHAR', occurredAt: 'VARCHAR',
+                        specVersion: 'INTEGER', resumeId: 'VARCHAR', eventData: 'JSON'}})
+              )
+            )
           )
         )
     )
     WHERE runId IS NOT NULL AND eventId IS NOT NULL AND eventType IS NOT NULL
       AND (createdAt IS NULL OR TRY_CAST(createdAt AS TIMESTAMPTZ) IS NOT NULL)
+      -- what `_sql_payload` takes; other events go through the record path (`_reread`)
+      AND (pv IS NULL OR b64 IS NOT NULL
+           OR (pv = 'NULL' AND specVersion >= 2)
+           OR inline IS NOT NULL)
     """
 
 
@@ -177,7 +218,7 @@ def import_bulk(path: Path, session: ImportSession, options: ImportOptions) -> N
         options.progress(session.read)
     lines = _count_lines(path)
     if lines != session.read:
-        _quarantine_rejects(path, session)
+        _reread(path, session, options)
     if options.decode:
         decode_pending(session, options.key)
 
@@ -193,15 +234,20 @@ def _count_lines(path: Path) -> int:
     return count
 
 
-def _quarantine_rejects(path: Path, session: ImportSession) -> None:
-    """Re-read the file line by line and quarantine what the bulk reader could not take."""
+def _reread(path: Path, session: ImportSession, options: ImportOptions) -> None:
+    """Re-read the file line by line for what the bulk reader left out: broken lines go to
+    quarantine, events whose payload needs Python (`_sql_payload`) through the record path."""
     for number, line in iter_lines(path):
         prov = Provenance(str(path), f"line {number}")
         try:
-            event_from_dict(orjson.loads(line), prov)
+            obj = orjson.loads(line)
+            record = event_from_dict(obj, prov, key=options.key)
         except orjson.JSONDecodeError as exc:
             session.quarantine(
                 QuarantineRecord(prov, f"not JSON: {exc}", line.decode(errors="replace"))
             )
         except RecordError as exc:
             session.quarantine(QuarantineRecord(prov, str(exc), line.decode(errors="replace")))
+        else:
+            if not _sql_payload(obj):
+                session.add_event(record)

@@ -32,35 +32,29 @@ def decode_batch(raws: list[bytes], key: bytes | None) -> list[tuple[str, str]]:
 
 
 def decode_pending(session: ImportSession, key: bytes | None = None) -> int:
-    """Decode every pending payload of the session's import; return how many."""
+    """Decode every pending payload of the session's import; return how many distinct
+    payloads that took (each is decoded once however many events carry it)."""
     pending = session.pending_count()
     if not pending:
         return 0
     workers = min(os.cpu_count() or 1, 8)
     if pending < PARALLEL_MIN_ROWS or workers == 1:
-        for chunk in session.pending_payloads(BATCH):
-            _write(session, chunk, decode_batch([raw for _, raw in chunk], key))
+        for raws, rowids in session.pending_payloads(BATCH):
+            session.set_decoded(rowids, decode_batch(raws, key))
         return pending
     # forkserver: never fork a process whose DuckDB threads may hold locks
     context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         chunks = session.pending_payloads(BATCH)
         window = [
-            (c, pool.submit(decode_batch, [r for _, r in c], key))
-            for c in islice(chunks, workers * 2)
+            (rowids, pool.submit(decode_batch, raws, key))
+            for raws, rowids in islice(chunks, workers * 2)
         ]
         while window:
-            chunk, future = window.pop(0)
-            _write(session, chunk, future.result())
+            rowids, future = window.pop(0)
+            session.set_decoded(rowids, future.result())
             nxt = next(chunks, None)
             if nxt is not None:
-                window.append((nxt, pool.submit(decode_batch, [r for _, r in nxt], key)))
+                window.append((nxt[1], pool.submit(decode_batch, nxt[0], key)))
     return pending
-
-
-def _write(
-    session: ImportSession, chunk: list[tuple[int, bytes]], decoded: list[tuple[str, str]]
-) -> None:
-    session.set_decoded(
-        [(rowid, fmt, text) for (rowid, _), (fmt, text) in zip(chunk, decoded, strict=True)]
-    )

@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 
 DEFAULT_DB = "forensics.duckdb"
 BATCH_SIZE = 20_000
+# The events of one import whose payload is stored raw but not decoded yet.
+_PENDING = "import_id = ? AND payload_raw IS NOT NULL AND payload_decoded IS NULL"
 
 
 def default_db_path() -> Path:
@@ -322,35 +324,40 @@ class ImportSession:
             self._transaction(work)
 
     def pending_count(self) -> int:
-        """How many of this import's payloads are stored raw but not decoded yet."""
+        """How many distinct payloads of this import are stored raw but not decoded yet."""
         row = self.con.execute(
-            "SELECT count(*) FROM events"
-            " WHERE import_id = ? AND payload_raw IS NOT NULL AND payload_decoded IS NULL",
-            [self.import_id],
+            f"SELECT count(DISTINCT payload_raw) FROM events WHERE {_PENDING}", [self.import_id]
         ).fetchall()[0]
         return int(row[0])
 
-    def pending_payloads(self, batch: int = 50_000) -> Iterator[list[tuple[int, bytes]]]:
-        """(rowid, raw bytes) of this import's payloads that are not decoded yet, in batches."""
+    def pending_payloads(self, batch: int = 50_000) -> Iterator[tuple[list[bytes], pa.Array]]:
+        """This import's payloads that are not decoded yet, each distinct payload once, in
+        batches: the raw bytes, and the rowids of the events carrying each (an Arrow list
+        array that goes back to `set_decoded` as it is). Payloads repeat a lot (the same
+        step input or result in many runs): each is decoded once, not once per event."""
         cur = self.store.cursor()
-        cur.execute(
-            "SELECT rowid, payload_raw FROM events"
-            " WHERE import_id = ? AND payload_raw IS NOT NULL AND payload_decoded IS NULL",
-            [self.import_id],
-        )
-        while rows := cur.fetchmany(batch):
-            yield [(int(r[0]), bytes(r[1])) for r in rows]
-        cur.close()
+        try:
+            reader = cur.sql(
+                "SELECT payload_raw, list(rowid) AS rowids FROM events"
+                f" WHERE {_PENDING} GROUP BY payload_raw",
+                params=[self.import_id],
+            ).to_arrow_reader(batch)
+            for part in reader:
+                if part.num_rows:
+                    yield part.column(0).to_pylist(), part.column(1)
+        finally:
+            cur.close()
 
-    def set_decoded(self, rows: Sequence[tuple[int, str, str]]) -> None:
-        """Store decoded payloads: (rowid, format, JSON text) per row of this import."""
+    def set_decoded(self, rowids: pa.Array, decoded: Sequence[tuple[str, str]]) -> None:
+        """Store decoded payloads: `rowids` as `pending_payloads` gave them, and (format, JSON
+        text) of each of its payloads."""
         import pyarrow as pa
 
         table = pa.table(
             {
-                "rid": pa.array([r[0] for r in rows], pa.int64()),
-                "fmt": [r[1] for r in rows],
-                "decoded": [r[2] for r in rows],
+                "rowids": rowids,
+                "fmt": [d[0] for d in decoded],
+                "decoded": [d[1] for d in decoded],
             }
         )
 
@@ -359,8 +366,9 @@ class ImportSession:
             try:
                 run(
                     self.con,
-                    "UPDATE events SET payload_decoded = json(d.decoded), payload_format = d.fmt"
-                    " FROM _decoded_batch d WHERE events.rowid = d.rid",
+                    "UPDATE events SET payload_decoded = d.decoded, payload_format = d.fmt"
+                    " FROM (SELECT unnest(rowids) AS rid, fmt, json(decoded) AS decoded"
+                    " FROM _decoded_batch) d WHERE events.rowid = d.rid",
                 )
             finally:
                 self.con.unregister("_decoded_batch")

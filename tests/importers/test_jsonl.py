@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from forensics.importers import jsonl
+from forensics.importers import jsonl, payloads
 from forensics.importers.run import import_paths
 from forensics.store import Store
 
@@ -29,24 +29,71 @@ def _real_lines(realdata: Path) -> list[str]:
     return [json.dumps({k: v for k, v in json.loads(x).items() if k != "_file"}) for x in lines]
 
 
+real_bulk = jsonl.import_bulk
+
+
 def test_bulk_and_record_paths_store_identical_rows(
     realdata: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    lines = _real_lines(realdata)
+    # an event whose payload the SQL cannot take (a spec-1 devalue array), past the sample
+    late = json.loads(next(x for x in lines[100:] if '"step_completed"' in x))
+    late["eventData"]["result"] = [{"total": 1}, 42]
+    lines.append(json.dumps({**late, "eventId": late["eventId"][:-1] + "Z"}))
     dump = tmp_path / "events.jsonl"
-    dump.write_text("\n".join(_real_lines(realdata)) + "\n")
+    dump.write_text("\n".join(lines) + "\n")
     with Store(tmp_path / "record.duckdb") as store:
         [summary] = import_paths(store, [dump])
-        assert (summary.read, summary.stored, summary.quarantined) == (448, 448, 0)
+        assert (summary.read, summary.stored, summary.quarantined) == (449, 449, 0)
         record_rows = _rows(store)
     monkeypatch.setattr(jsonl, "BULK_MIN_BYTES", 0)
+    monkeypatch.setattr(jsonl, "_SAMPLE_LINES", 100)
     monkeypatch.setattr("forensics.importers.payloads.PARALLEL_MIN_ROWS", 10)
+    bulk: list[Path] = []
+    monkeypatch.setattr(jsonl, "import_bulk", lambda p, *a: bulk.append(p) or real_bulk(p, *a))
     with Store(tmp_path / "bulk.duckdb") as store:
         [summary] = import_paths(store, [dump])
-        assert (summary.read, summary.stored, summary.quarantined) == (448, 448, 0)
+        assert bulk == [dump]  # the real log (inline error texts included) takes the SQL path
+        assert (summary.read, summary.stored, summary.quarantined) == (449, 449, 0)
+        formats = dict(store.query("SELECT payload_format, count(*) FROM events GROUP BY 1")[1])
         assert _rows(store) == record_rows
         # the same file again through the bulk path adds nothing
         [again] = import_paths(store, [dump])
-        assert (again.read, again.stored, again.duplicates) == (448, 0, 448)
+        assert (again.read, again.stored, again.duplicates) == (449, 0, 449)
+    assert formats["json"] == 21 and formats["legacy-json"] == 1
+
+
+def test_bulk_path_decodes_each_distinct_payload_once(
+    realdata: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lines = _real_lines(realdata)
+    twins = [json.dumps({**json.loads(x), "runId": json.loads(x)["runId"] + "T"}) for x in lines]
+    dump = tmp_path / "events.jsonl"
+    dump.write_text("\n".join(lines + twins) + "\n")
+    decoded: list[bytes] = []
+    decode_batch = payloads.decode_batch
+
+    def counting(raws: list[bytes], key: bytes | None) -> list[tuple[str, str]]:
+        decoded.extend(raws)
+        return decode_batch(raws, key)
+
+    monkeypatch.setattr(jsonl, "BULK_MIN_BYTES", 0)
+    monkeypatch.setattr(payloads, "decode_batch", counting)
+    with Store(tmp_path / "bulk.duckdb") as store:
+        [summary] = import_paths(store, [dump])
+        assert summary.stored == 2 * len(lines)
+        [(carried, distinct, undecoded)] = store.query(
+            "SELECT count(payload_raw), count(DISTINCT payload_raw),"
+            " count(*) FILTER (payload_raw IS NOT NULL AND payload_decoded IS NULL) FROM events"
+        )[1]
+        pairs = store.query(
+            "SELECT a.payload_decoded = b.payload_decoded, a.payload_format = b.payload_format"
+            " FROM events a JOIN events b ON b.run_id = a.run_id || 'T'"
+            " AND b.event_id = a.event_id WHERE a.payload_raw IS NOT NULL"
+        )[1]
+    assert len(decoded) == len(set(decoded)) == distinct < carried
+    assert undecoded == 0
+    assert len(pairs) == carried // 2 and all(a and b for a, b in pairs)
 
 
 def test_bulk_path_quarantines_rejected_lines_with_their_numbers(
