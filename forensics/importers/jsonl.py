@@ -9,6 +9,7 @@ bulk reader rejects are found by a line count check and re-read one by one for q
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from itertools import islice
 from pathlib import Path
 from typing import Any, ClassVar
@@ -213,10 +214,14 @@ def bulk_relation(path: Path) -> str:
 
 def import_bulk(path: Path, session: ImportSession, options: ImportOptions) -> None:
     """The bulk path; then quarantine rejected lines and decode payloads in batches."""
-    session.add_relation(bulk_relation(path))
+    # The file's lines are counted on a helper thread while DuckDB reads it (DuckDB lets
+    # go of the GIL), to tell whether the bulk reader left any out.
+    with ThreadPoolExecutor(1) as helper:
+        counted = helper.submit(_count_lines, path)
+        session.add_relation(bulk_relation(path))
+        lines = counted.result()
     if options.progress:
         options.progress(session.read)
-    lines = _count_lines(path)
     if lines != session.read:
         _reread(path, session, options)
     if options.decode:
