@@ -9,6 +9,7 @@ bulk reader rejects are found by a line count check and re-read one by one for q
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from itertools import islice
 from pathlib import Path
@@ -21,7 +22,7 @@ from forensics.importers.base import ImportOptions, RecordError
 from forensics.importers.files import first_json_char, iter_lines, open_binary
 from forensics.importers.normalize import EVENT_FIELDS, HYDRATED_MARKERS, event_from_dict
 from forensics.importers.payloads import decode_pending
-from forensics.model import Provenance, QuarantineRecord
+from forensics.model import EventRecord, Provenance, QuarantineRecord
 from forensics.store import ImportSession
 
 BULK_MIN_BYTES = 32 * 1024 * 1024
@@ -30,6 +31,7 @@ _MARKERS_SQL = ", ".join("'" + orjson.dumps(m).decode() + "'" for m in HYDRATED_
 _TYPE_KEYS = ('"__type"', '"_type"', '"type"')
 _KEYS_SQL = " OR ".join(f"contains(vt, '{k}')" for k in _TYPE_KEYS)
 _SAMPLE_LINES = 2000
+_RECOVER_BATCH = 50_000
 
 
 def _is_event(obj: Any) -> bool:
@@ -66,9 +68,9 @@ class JsonLinesImporter:
             self._import_lines(path, session, options)
 
     def _import_lines(self, path: Path, session: ImportSession, options: ImportOptions) -> None:
-        for number, line in iter_lines(path):
-            _import_line(path, number, line, session, options)
-            if options.progress and number % 10_000 == 0:
+        for count, (_, record) in enumerate(_events(path, options, session.quarantine), 1):
+            session.add_event(record)
+            if options.progress and count % 10_000 == 0:
                 options.progress(10_000)
 
     def _import_array(self, path: Path, session: ImportSession, options: ImportOptions) -> None:
@@ -87,20 +89,6 @@ class JsonLinesImporter:
                 session.add_event(event_from_dict(item, prov, key=options.key))
             except RecordError as exc:
                 session.quarantine(QuarantineRecord(prov, str(exc), _raw(item)))
-
-
-def _import_line(
-    path: Path, number: int, line: bytes, session: ImportSession, options: ImportOptions
-) -> None:
-    prov = Provenance(str(path), f"line {number}")
-    try:
-        session.add_event(event_from_dict(orjson.loads(line), prov, key=options.key))
-    except orjson.JSONDecodeError as exc:
-        session.quarantine(
-            QuarantineRecord(prov, f"not JSON: {exc}", line.decode(errors="replace"))
-        )
-    except RecordError as exc:
-        session.quarantine(QuarantineRecord(prov, str(exc), line.decode(errors="replace")))
 
 
 def _raw(item: Any) -> str:
@@ -242,17 +230,39 @@ def _count_lines(path: Path) -> int:
 def _reread(path: Path, session: ImportSession, options: ImportOptions) -> None:
     """Re-read the file line by line for what the bulk reader left out: broken lines go to
     quarantine, events whose payload needs Python (`_sql_payload`) through the record path."""
+    bulk, expected = session.read, 0
+    for obj, record in _events(path, options, session.quarantine):
+        if _sql_payload(obj):
+            expected += 1
+        else:
+            session.add_event(record)
+    if expected > bulk:
+        _recover(path, session, options)
+
+
+def _events(
+    path: Path, options: ImportOptions, quarantine: Callable[[QuarantineRecord], None]
+) -> Iterator[tuple[dict[str, Any], EventRecord]]:
+    """The file's events (parsed line, record); lines that hold none go to `quarantine`."""
     for number, line in iter_lines(path):
         prov = Provenance(str(path), f"line {number}")
         try:
             obj = orjson.loads(line)
-            record = event_from_dict(obj, prov, key=options.key)
+            yield obj, event_from_dict(obj, prov, key=options.key)
         except orjson.JSONDecodeError as exc:
-            session.quarantine(
-                QuarantineRecord(prov, f"not JSON: {exc}", line.decode(errors="replace"))
-            )
+            quarantine(QuarantineRecord(prov, f"not JSON: {exc}", line.decode(errors="replace")))
         except RecordError as exc:
-            session.quarantine(QuarantineRecord(prov, str(exc), line.decode(errors="replace")))
-        else:
-            if not _sql_payload(obj):
-                session.add_event(record)
+            quarantine(QuarantineRecord(prov, str(exc), line.decode(errors="replace")))
+
+
+def _recover(path: Path, session: ImportSession, options: ImportOptions) -> None:
+    """The bulk reader left out events the record path takes (a time DuckDB does not read,
+    say): find them by key, a batch at a time, and store them through the record path."""
+    batch: list[EventRecord] = []
+    for obj, record in _events(path, options, lambda q: None):  # quarantined already
+        if _sql_payload(obj):
+            batch.append(record)
+        if len(batch) >= _RECOVER_BATCH:
+            session.add_events(session.not_stored(batch))
+            batch = []
+    session.add_events(session.not_stored(batch))

@@ -348,6 +348,34 @@ class ImportSession:
         finally:
             cur.close()
 
+    def not_stored(self, records: Sequence[EventRecord]) -> list[EventRecord]:
+        """Those of `records` this import has not stored (by run id, event id and source
+        location), written or still waiting in the batch."""
+        if not records:
+            return []
+        import pyarrow as pa
+
+        self.flush()
+        keys = pa.table(
+            {
+                "run_id": [r.run_id for r in records],
+                "event_id": [r.event_id for r in records],
+                "loc": [r.provenance.location for r in records],
+            }
+        )
+        self.con.register("_wanted_keys", keys)
+        try:
+            found = self.con.execute(
+                "SELECT DISTINCT k.run_id, k.event_id FROM _wanted_keys k JOIN events e"
+                " ON e.run_id = k.run_id AND e.event_id = k.event_id"
+                " AND e.source_location = k.loc WHERE e.import_id = ?",
+                [self.import_id],
+            ).fetchall()
+        finally:
+            self.con.unregister("_wanted_keys")
+        stored = {(str(run), str(event)) for run, event in found}
+        return [r for r in records if (r.run_id, r.event_id) not in stored]
+
     def set_decoded(self, rowids: pa.Array, decoded: Sequence[tuple[str, str]]) -> None:
         """Store decoded payloads: `rowids` as `pending_payloads` gave them, and (format, JSON
         text) of each of its payloads."""

@@ -40,6 +40,9 @@ def test_bulk_and_record_paths_store_identical_rows(
     late = json.loads(next(x for x in lines[100:] if '"step_completed"' in x))
     late["eventData"]["result"] = [{"total": 1}, 42]
     lines.append(json.dumps({**late, "eventId": late["eventId"][:-1] + "Z"}))
+    # and one whose time DuckDB's reader does not take (epoch milliseconds): found by key
+    epoch = json.loads(lines[7])
+    lines[7] = json.dumps({**epoch, "createdAt": 1_763_700_000_123})
     dump = tmp_path / "events.jsonl"
     dump.write_text("\n".join(lines) + "\n")
     with Store(tmp_path / "record.duckdb") as store:
