@@ -71,6 +71,19 @@ def decode_json(event_type: str, text: str, spec: int | None, key: bytes | None)
     return _split(event_type, data, spec, key)
 
 
+def plain_json(blob: bytes, value: object) -> bool:
+    """Whether `value`, decoded from `blob` by cbor2 without hooks, is JSON data as it is:
+    no float (NaN and ±Infinity need care), no `undefined`, bytes, date, tag, bignum or
+    non-string key anywhere in it, and no cycle."""
+    if _FLOAT_MARKERS[0] in blob or _FLOAT_MARKERS[1] in blob or _FLOAT_MARKERS[2] in blob:
+        return False
+    try:
+        orjson.dumps(value, option=_PASSTHROUGH)
+    except TypeError:
+        return False
+    return True
+
+
 def _fast(event_type: str, blob: bytes, key: bytes | None) -> Decoded:
     if _FLOAT_MARKERS[0] in blob or _FLOAT_MARKERS[1] in blob or _FLOAT_MARKERS[2] in blob:
         raise _General

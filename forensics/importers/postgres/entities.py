@@ -27,6 +27,7 @@ from forensics.decode import (
     is_devalue_document,
     to_jsonable,
 )
+from forensics.importers.postgres.decoding import plain_json
 from forensics.importers.postgres.probe import HOOKS, RUNS, STEPS, WAITS
 from forensics.importers.records import (
     HOOK_FIELDS,
@@ -196,7 +197,8 @@ def _plain(field: _Field, value: Any) -> Any:
 def _cbor_value(blob: bytes) -> Any:
     """A decoded CBOR column; payload bytes stay bytes (the builders decode those).
 
-    Most such columns are one tag-64 byte string: cbor2 reads that without our hooks."""
+    Most such columns are one tag-64 byte string or plain JSON data: cbor2 reads those
+    without our hooks, and they need no `to_jsonable` pass."""
     stream = io.BytesIO(blob)
     try:
         quick = CBORDecoder(stream).decode()
@@ -205,6 +207,8 @@ def _cbor_value(blob: bytes) -> Any:
     whole = stream.tell() == len(blob)
     if whole and type(quick) is CBORTag and quick.tag == 64 and type(quick.value) is bytes:
         return quick.value
+    if whole and type(quick) in (dict, list) and plain_json(blob, quick):
+        return quick  # a map or list of plain JSON values (an execution context, say)
     try:
         value = decode_cbor(blob)
     except DecodeError as exc:
