@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
 EVENT_BATCH = 20_000
 STORE_BATCH = 100_000
-ENTITY_BATCH = 20_000
+ENTITY_BATCH = 10_000
 READ_AHEAD = 2
 # What the workers run, imported once by the fork server so each worker starts warm.
 _PRELOAD = ("forensics.importers.postgres.decoding", "forensics.importers.postgres.entities")
