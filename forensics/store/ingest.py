@@ -74,14 +74,19 @@ _PAYLOAD_PART_SQL = """CASE WHEN s.payload_raw IS NOT NULL THEN md5(s.payload_ra
 def derive_sql(import_id: int, source_kind: str, relation: str) -> str:
     """A SELECT that turns staging columns of `relation` into `events` rows (insert BY NAME).
 
-    The id columns (scheme, slot, ULID time) are derived here too, once per row.
+    The id columns (scheme, slot, ULID time) are derived here too, once per row: the
+    scheme first, then slot and time from it (DuckDB would match the patterns again for
+    each column that spells them out).
     """
     return f"""
     SELECT
         {int(import_id)} AS import_id,
         '{source_kind}' AS source_kind,
         s.source_location, s.source_position, s.source_tag, s.run_id, s.event_id,
-        {SCHEME_SQL} AS id_scheme, {SLOT_SQL} AS slot, {ID_TIME_SQL} AS id_time,
+        s.scheme AS id_scheme,
+        CASE WHEN s.scheme = 'slot' THEN CAST(s.id_body AS BIGINT) END AS slot,
+        CASE WHEN s.scheme = 'ulid' THEN make_timestamp(CAST({_ulid_ms_sql("s.id_body")}
+            AS BIGINT) * 1000)::TIMESTAMPTZ END AS id_time,
         s.event_type, s.correlation_id, s.created_at, s.occurred_at, s.write_time,
         s.spec_version, s.resume_id, s.fence_last_event_id, s.fence_state_updated_at,
         s.ed AS event_data, s.payload_field, s.payload_raw,
@@ -91,7 +96,10 @@ def derive_sql(import_id: int, source_kind: str, relation: str) -> str:
         md5_number({envelope_sql("s", "s.ed")} || chr(31) || {_PAYLOAD_PART_SQL} || chr(31)
             || {_WRITE_SIDE_SQL}) AS content_hash,
         json(s.extra) AS extra
-    FROM (SELECT s.*, json(s.event_data) AS ed FROM {relation} s) s
+    FROM (
+        SELECT s.*, json(s.event_data) AS ed, {SCHEME_SQL} AS scheme, {_ID_BODY} AS id_body
+        FROM {relation} s
+    ) s
     """
 
 
