@@ -42,9 +42,10 @@ def pg_times(values: Sequence[int | None]) -> pa.Array:
     ±infinity (the int64 extremes) becomes NULL.
     """
     micros = pa.array(values, pa.int64())
-    infinite = pc.or_(pc.equal(micros, _PG_INFINITY[0]), pc.equal(micros, _PG_INFINITY[1]))
-    finite = pc.if_else(infinite, pa.scalar(None, pa.int64()), micros)
-    return pc.add(finite, EPOCH_2000_US).cast(_TS)
+    if _PG_INFINITY[0] in values or _PG_INFINITY[1] in values:  # rare: mask them out
+        infinite = pc.or_(pc.equal(micros, _PG_INFINITY[0]), pc.equal(micros, _PG_INFINITY[1]))
+        micros = pc.if_else(infinite, pa.scalar(None, pa.int64()), micros)
+    return pc.add(micros, EPOCH_2000_US).cast(_TS)
 
 
 def _json_array(values: Sequence[str | None]) -> pa.Array:
