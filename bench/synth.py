@@ -54,8 +54,13 @@ class _Clock:
         return "evnt_" + encode_time(self.ms) + encode_body(self.body)
 
 
-def synth_run(index: int, events: int, rng: random.Random) -> Iterator[dict[str, Any]]:
-    """One run of about `events` events: steps in sequence, then the run's end."""
+def synth_run(
+    index: int, events: int, rng: random.Random, distinct: bool = False
+) -> Iterator[dict[str, Any]]:
+    """One run of about `events` events: steps in sequence, then the run's end.
+
+    Step payloads depend on the step's place in the run, so runs repeat each other's
+    payloads; `distinct` adds the run's index to them, so every payload is unique."""
     start = START_MS + index * 600_000
     run_id = "wrun_" + encode_time(start) + encode_body(rng.getrandbits(79))
     clock = _Clock(start, rng)
@@ -81,6 +86,8 @@ def synth_run(index: int, events: int, rng: random.Random) -> Iterator[dict[str,
         },
     )
     yield ev("run_started")
+    # devalue: the extra member or element points at the run index appended at the end
+    tail, args, run = (f",{index}", "[2,3]", ',"run":3') if distinct else ("", "[2]", "")
     for k in range(max(0, (events - 3) // 3)):
         cid = "step_" + prefix + encode_body(b0 + k)
         yield ev(
@@ -89,7 +96,7 @@ def synth_run(index: int, events: int, rng: random.Random) -> Iterator[dict[str,
             {
                 "stepName": STEP,
                 "workflowName": WORKFLOW,
-                "input": wrap(f'[{{"args":1,"closureVars":-1,"thisVal":-1}},[2],{k}]'),
+                "input": wrap(f'[{{"args":1,"closureVars":-1,"thisVal":-1}},{args},{k}{tail}]'),
             },
         )
         yield ev("step_started", cid, {"stepName": STEP})
@@ -99,13 +106,15 @@ def synth_run(index: int, events: int, rng: random.Random) -> Iterator[dict[str,
             {
                 "stepName": STEP,
                 "workflowName": WORKFLOW,
-                "result": wrap(f'[{{"id":1,"price":2}},{k},{k * 3}]'),
+                "result": wrap(f'[{{"id":1,"price":2{run}}},{k},{k * 3}{tail}]'),
             },
         )
     yield ev("run_completed", data={"output": wrap(f'[{{"count":1}},{events}]')})
 
 
-def synth_events(runs: int, events_per_run: int, seed: int = 7) -> Iterator[dict[str, Any]]:
+def synth_events(
+    runs: int, events_per_run: int, seed: int = 7, distinct: bool = False
+) -> Iterator[dict[str, Any]]:
     rng = random.Random(seed)
     for i in range(runs):
-        yield from synth_run(i, events_per_run, rng)
+        yield from synth_run(i, events_per_run, rng, distinct)

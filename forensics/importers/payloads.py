@@ -3,26 +3,34 @@
 Bulk paths store raw payload bytes first (DuckDB does that part without Python); this pass
 reads them back in batches, decodes them in worker processes when there are many, and writes
 the values back through the import session, so `payload_decoded` is complete when the import
-command returns.
+command returns. Logs repeat payloads (the same step input or result in many runs): a
+payload met again, in its batch or in one of the last few hundred thousand, is decoded once.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
-from itertools import islice
+from collections import deque
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import TYPE_CHECKING
 
 import orjson
 
 from forensics.decode import decode_payload
 from forensics.store import ImportSession
 
+if TYPE_CHECKING:
+    import pyarrow as pa
+
 PARALLEL_MIN_ROWS = 100_000
 BATCH = 25_000
+CACHE_LIMIT = 200_000  # decoded payloads remembered (a few hundred bytes each)
+
+Decoded = tuple[str, str]  # format, JSON text
 
 
-def decode_batch(raws: list[bytes], key: bytes | None) -> list[tuple[str, str]]:
+def decode_batch(raws: list[bytes], key: bytes | None) -> list[Decoded]:
     """(format, JSON text) for each raw payload; never raises (bad bytes → format invalid)."""
     out = []
     for raw in raws:
@@ -31,30 +39,55 @@ def decode_batch(raws: list[bytes], key: bytes | None) -> list[tuple[str, str]]:
     return out
 
 
+class _Batch:
+    """One batch of pending payloads: the distinct ones the cache does not know go out to
+    be decoded; `done` puts every row's result together when they are back."""
+
+    def __init__(self, rowids: pa.Array, raws: list[bytes], cache: dict[bytes, Decoded]) -> None:
+        self.rowids, self.raws = rowids, raws
+        self.known = {raw: cache[raw] for raw in set(raws) if raw in cache}
+        self.missing = [raw for raw in dict.fromkeys(raws) if raw not in self.known]
+
+    def done(self, decoded: list[Decoded], cache: dict[bytes, Decoded]) -> list[Decoded]:
+        found = dict(zip(self.missing, decoded, strict=True))
+        if len(cache) + len(found) > CACHE_LIMIT:
+            cache.clear()
+        cache.update(found)
+        found.update(self.known)
+        return [found[raw] for raw in self.raws]
+
+
 def decode_pending(session: ImportSession, key: bytes | None = None) -> int:
-    """Decode every pending payload of the session's import; return how many distinct
-    payloads that took (each is decoded once however many events carry it)."""
+    """Decode every pending payload of the session's import; return how many."""
     pending = session.pending_count()
     if not pending:
         return 0
+    cache: dict[bytes, Decoded] = {}
     workers = min(os.cpu_count() or 1, 8)
     if pending < PARALLEL_MIN_ROWS or workers == 1:
-        for raws, rowids in session.pending_payloads(BATCH):
-            session.set_decoded(rowids, decode_batch(raws, key))
+        for rowids, raws in session.pending_payloads(BATCH):
+            batch = _Batch(rowids, raws, cache)
+            session.set_decoded(rowids, batch.done(decode_batch(batch.missing, key), cache))
         return pending
     # forkserver: never fork a process whose DuckDB threads may hold locks
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload([__name__])
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        chunks = session.pending_payloads(BATCH)
-        window = [
-            (rowids, pool.submit(decode_batch, raws, key))
-            for raws, rowids in islice(chunks, workers * 2)
-        ]
+        window: deque[tuple[_Batch, Future[list[Decoded]]]] = deque()
+        for rowids, raws in session.pending_payloads(BATCH):
+            batch = _Batch(rowids, raws, cache)
+            window.append((batch, pool.submit(decode_batch, batch.missing, key)))
+            if len(window) > workers * 2:
+                _write(session, *window.popleft(), cache)
         while window:
-            rowids, future = window.pop(0)
-            session.set_decoded(rowids, future.result())
-            nxt = next(chunks, None)
-            if nxt is not None:
-                window.append((nxt[1], pool.submit(decode_batch, nxt[0], key)))
+            _write(session, *window.popleft(), cache)
     return pending
+
+
+def _write(
+    session: ImportSession,
+    batch: _Batch,
+    future: Future[list[Decoded]],
+    cache: dict[bytes, Decoded],
+) -> None:
+    session.set_decoded(batch.rowids, batch.done(future.result(), cache))

@@ -324,29 +324,52 @@ class ImportSession:
             self._transaction(work)
 
     def pending_count(self) -> int:
-        """How many distinct payloads of this import are stored raw but not decoded yet."""
+        """How many of this import's payloads are stored raw but not decoded yet."""
         row = self.con.execute(
-            f"SELECT count(DISTINCT payload_raw) FROM events WHERE {_PENDING}", [self.import_id]
+            f"SELECT count(*) FROM events WHERE {_PENDING}", [self.import_id]
         ).fetchall()[0]
         return int(row[0])
 
-    def pending_payloads(self, batch: int = 50_000) -> Iterator[tuple[list[bytes], pa.Array]]:
-        """This import's payloads that are not decoded yet, each distinct payload once, in
-        batches: the raw bytes, and the rowids of the events carrying each (an Arrow list
-        array that goes back to `set_decoded` as it is). Payloads repeat a lot (the same
-        step input or result in many runs): each is decoded once, not once per event."""
+    def pending_payloads(self, batch: int = 50_000) -> Iterator[tuple[pa.Array, list[bytes]]]:
+        """This import's payloads that are not decoded yet, in batches: the rowids of their
+        events (an Arrow array that goes back to `set_decoded` as it is) and the raw bytes."""
         cur = self.store.cursor()
         try:
             reader = cur.sql(
-                "SELECT payload_raw, list(rowid) AS rowids FROM events"
-                f" WHERE {_PENDING} GROUP BY payload_raw",
+                f"SELECT rowid, payload_raw FROM events WHERE {_PENDING}",
                 params=[self.import_id],
             ).to_arrow_reader(batch)
             for part in reader:
                 if part.num_rows:
-                    yield part.column(0).to_pylist(), part.column(1)
+                    yield part.column(0), part.column(1).to_pylist()
         finally:
             cur.close()
+
+    def set_decoded(self, rowids: pa.Array, decoded: Sequence[tuple[str, str]]) -> None:
+        """Store decoded payloads: `rowids` as `pending_payloads` gave them, and (format, JSON
+        text) of each of its payloads."""
+        import pyarrow as pa
+
+        table = pa.table(
+            {
+                "rid": rowids,
+                "fmt": [d[0] for d in decoded],
+                "decoded": [d[1] for d in decoded],
+            }
+        )
+
+        def work() -> None:
+            self.con.register("_decoded_batch", table)
+            try:
+                run(
+                    self.con,
+                    "UPDATE events SET payload_decoded = json(d.decoded), payload_format = d.fmt"
+                    " FROM _decoded_batch d WHERE events.rowid = d.rid",
+                )
+            finally:
+                self.con.unregister("_decoded_batch")
+
+        self._transaction(work)
 
     def not_stored(self, records: Sequence[EventRecord]) -> list[EventRecord]:
         """Those of `records` this import has not stored (by run id, event id and source
@@ -375,33 +398,6 @@ class ImportSession:
             self.con.unregister("_wanted_keys")
         stored = {(str(run), str(event)) for run, event in found}
         return [r for r in records if (r.run_id, r.event_id) not in stored]
-
-    def set_decoded(self, rowids: pa.Array, decoded: Sequence[tuple[str, str]]) -> None:
-        """Store decoded payloads: `rowids` as `pending_payloads` gave them, and (format, JSON
-        text) of each of its payloads."""
-        import pyarrow as pa
-
-        table = pa.table(
-            {
-                "rowids": rowids,
-                "fmt": [d[0] for d in decoded],
-                "decoded": [d[1] for d in decoded],
-            }
-        )
-
-        def work() -> None:
-            self.con.register("_decoded_batch", table)
-            try:
-                run(
-                    self.con,
-                    "UPDATE events SET payload_decoded = d.decoded, payload_format = d.fmt"
-                    " FROM (SELECT unnest(rowids) AS rid, fmt, json(decoded) AS decoded"
-                    " FROM _decoded_batch) d WHERE events.rowid = d.rid",
-                )
-            finally:
-                self.con.unregister("_decoded_batch")
-
-        self._transaction(work)
 
     def finish(self) -> ImportSummary:
         """Flush, drop repeated copies, mark conflicts, close the `imports` row."""
