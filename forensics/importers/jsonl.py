@@ -1,10 +1,12 @@
 """JSON Lines and JSON arrays of SDK-shaped events (`.gz` too).
 
 Small files go through the record path (orjson per line, exact line numbers for quarantine).
-Large JSON Lines files whose sampled lines carry payloads as `Uint8Array` wrappers take the
-bulk path: DuckDB's own JSON reader parses the file and the store's SQL derivation does the
-rest, so Python never holds the rows; payloads are decoded afterwards in batches. Lines the
-bulk reader rejects are found by a line count check and re-read one by one for quarantine.
+Large JSON Lines files whose sampled lines carry payloads SQL can store (`Uint8Array`
+wrappers, inline error texts and objects; `_sql_payload`) take the bulk path: DuckDB's own
+JSON reader parses the file and the store's SQL derivation does the rest, so Python never
+holds the rows; payloads are decoded afterwards in batches. When a line count says the bulk
+reader left lines out, the file is re-read one line at a time: broken lines go to
+quarantine, and events the SQL did not take go through the record path.
 """
 
 from __future__ import annotations
@@ -126,14 +128,12 @@ def _sql_payload(event: dict[str, Any]) -> bool:
         return isinstance(spec, int) and spec >= 2
     if isinstance(value, str):
         return value not in HYDRATED_MARKERS
-    if isinstance(value, dict) and value.get("__type") != "Uint8Array":
-        text = orjson.dumps(value).decode()
-        return not any(key in text for key in _TYPE_KEYS)
-    return (
-        isinstance(value, dict)
-        and value.get("__type") == "Uint8Array"
-        and isinstance(value.get("data"), str)
-    )
+    if not isinstance(value, dict):
+        return False
+    if value.get("__type") == "Uint8Array":
+        return isinstance(value.get("data"), str)
+    text = orjson.dumps(value).decode()
+    return not any(key in text for key in _TYPE_KEYS)
 
 
 def _payload_field_sql() -> str:
