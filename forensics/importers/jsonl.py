@@ -172,20 +172,27 @@ def bulk_relation(path: Path) -> str:
             left(CAST(from_base64(left(b64, 8)) AS VARCHAR), 4) AS prefix
         FROM (
           SELECT *,
-            CASE WHEN pv = 'OBJECT' AND v->>'$.__type' = 'Uint8Array'
-                  AND json_type(v, '$.data') = 'VARCHAR' THEN v->>'$.data' END AS b64,
+            CASE WHEN pv = 'OBJECT' AND strings[1] = 'Uint8Array' AND types[2] = 'VARCHAR'
+                 THEN strings[2] END AS b64,
             CASE WHEN pv = 'VARCHAR' AND vt NOT IN ({_MARKERS_SQL}) THEN vt
                  WHEN pv = 'OBJECT' AND NOT ({_KEYS_SQL}) THEN vt END AS inline
           FROM (
-            SELECT *, json_type(v) AS pv, CAST(v AS VARCHAR) AS vt
+            -- the payload value is parsed once per list of paths, not once per path
+            SELECT *, types[1] AS pv, CAST(v AS VARCHAR) AS vt
             FROM (
-              SELECT *, json_extract(eventData, '$.' || pf) AS v
+              SELECT *, json_type(v, ['$', '$.data']) AS types,
+                  json_extract_string(v, ['$.__type', '$.data']) AS strings
               FROM (
-                SELECT *, {_payload_field_sql()} AS pf
-                FROM read_json('{quoted}', format = 'newline_delimited', ignore_errors = true,
-                    columns = {{runId: 'VARCHAR', eventId: 'VARCHAR', eventType: 'VARCHAR',
-                        correlationId: 'VARCHAR', createdAt: 'VARCHAR', occurredAt: 'VARCHAR',
-                        specVersion: 'INTEGER', resumeId: 'VARCHAR', eventData: 'JSON'}})
+                SELECT *, json_extract(eventData, '$.' || pf) AS v
+                FROM (
+                  SELECT *, {_payload_field_sql()} AS pf
+                  FROM read_json('{quoted}', format = 'newline_delimited',
+                      ignore_errors = true,
+                      columns = {{runId: 'VARCHAR', eventId: 'VARCHAR', eventType: 'VARCHAR',
+                          correlationId: 'VARCHAR', createdAt: 'VARCHAR',
+                          occurredAt: 'VARCHAR', specVersion: 'INTEGER',
+                          resumeId: 'VARCHAR', eventData: 'JSON'}})
+                )
               )
             )
           )
