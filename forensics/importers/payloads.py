@@ -45,8 +45,9 @@ class _Batch:
 
     def __init__(self, rowids: pa.Array, raws: list[bytes], cache: dict[bytes, Decoded]) -> None:
         self.rowids, self.raws = rowids, raws
-        self.known = {raw: cache[raw] for raw in set(raws) if raw in cache}
-        self.missing = [raw for raw in dict.fromkeys(raws) if raw not in self.known]
+        distinct = dict.fromkeys(raws)
+        self.known = {raw: cache[raw] for raw in distinct if raw in cache}
+        self.missing = [raw for raw in distinct if raw not in cache]
 
     def done(self, decoded: list[Decoded], cache: dict[bytes, Decoded]) -> list[Decoded]:
         found = dict(zip(self.missing, decoded, strict=True))

@@ -88,10 +88,6 @@ _RUN_SCHEMA = pa.schema(
         ("extra", pa.string()),
     ]
 )
-# run rows carry the run id first; the batch puts the import id in front of everything
-_RUN_BATCH_SCHEMA = pa.schema(
-    [_RUN_SCHEMA.field("import_id")] + [f for f in _RUN_SCHEMA if f.name != "import_id"]
-)
 _ENTITY_SCHEMA = pa.schema(
     [
         ("import_id", pa.int32()),
@@ -114,18 +110,20 @@ _ENTITY_SCHEMA = pa.schema(
 
 
 def _batch(rows: Sequence[tuple[Any, ...]], schema: pa.Schema, import_id: int) -> pa.Table:
-    """Rows (without the import id, which `schema` has first) as an Arrow table: one insert
-    per batch, where executemany would be a statement per row."""
+    """Rows of one import (every column of `schema` but the import id, in order) as an
+    Arrow table: one insert per batch, where executemany would be a statement per row."""
+    fields = [f for f in schema if f.name != "import_id"]
     # one pass per column: transposing with zip(*rows) unpacks every row as an argument
-    arrays = [pa.array([import_id] * len(rows), pa.int32())]
-    arrays += [pa.array([row[i] for row in rows], f.type) for i, f in enumerate(list(schema)[1:])]
+    arrays = [pa.array([row[i] for row in rows], f.type) for i, f in enumerate(fields)]
+    arrays.insert(
+        schema.get_field_index("import_id"), pa.array([import_id] * len(rows), pa.int32())
+    )
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
 def runs_table(rows: Sequence[RunRow], import_id: int) -> pa.Table:
     """Run rows of one import as an Arrow table in `run_records` column order."""
-    table = _batch(rows, _RUN_BATCH_SCHEMA, import_id)
-    return table.select(_RUN_SCHEMA.names)
+    return _batch(rows, _RUN_SCHEMA, import_id)
 
 
 def entities_table(rows: Sequence[EntityRow], import_id: int) -> pa.Table:

@@ -75,7 +75,7 @@ def plain_json(blob: bytes, value: object) -> bool:
     """Whether `value`, decoded from `blob` by cbor2 without hooks, is JSON data as it is:
     no float (NaN and ±Infinity need care), no `undefined`, bytes, date, tag, bignum or
     non-string key anywhere in it, and no cycle."""
-    if _FLOAT_MARKERS[0] in blob or _FLOAT_MARKERS[1] in blob or _FLOAT_MARKERS[2] in blob:
+    if _has_float(blob):
         return False
     try:
         orjson.dumps(value, option=_PASSTHROUGH)
@@ -84,8 +84,12 @@ def plain_json(blob: bytes, value: object) -> bool:
     return True
 
 
+def _has_float(blob: bytes) -> bool:
+    return _FLOAT_MARKERS[0] in blob or _FLOAT_MARKERS[1] in blob or _FLOAT_MARKERS[2] in blob
+
+
 def _fast(event_type: str, blob: bytes, key: bytes | None) -> Decoded:
-    if _FLOAT_MARKERS[0] in blob or _FLOAT_MARKERS[1] in blob or _FLOAT_MARKERS[2] in blob:
+    if _has_float(blob):
         raise _General
     stream = io.BytesIO(blob)
     try:
