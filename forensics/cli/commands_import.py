@@ -12,7 +12,6 @@ import click
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from forensics.analysis.scan import Settings, keep_statistics
 from forensics.cli import Context, ImportGroup
 from forensics.cli.options import key_file_option, output_option, parse_pairs
 from forensics.cli.render import emit
@@ -88,6 +87,9 @@ def prepare_analysis(store: Store, summaries: Sequence[ImportSummary]) -> None:
     ]
     if not runs:
         return
+    # imported here: an import that stored nothing need not load the analysis engine
+    from forensics.analysis.scan import Settings, keep_statistics
+
     total = store.con.execute("SELECT count(DISTINCT run_id) FROM events").fetchall()[0][0]
     cur = store.cursor()
     try:

@@ -166,10 +166,13 @@ class Store:
 
     def marks(self, source: str, scope: str) -> dict[str, str]:
         """The high-water marks an incremental importer saved for `source` (item -> mark)."""
-        rows = self.con.execute(
-            "SELECT item, mark FROM import_marks WHERE source = ? AND scope = ?", [source, scope]
-        ).fetchall()
-        return {str(r[0]): str(r[1]) for r in rows}
+        # both columns are VARCHAR NOT NULL: the rows are (str, str) pairs already
+        return dict(
+            self.con.execute(
+                "SELECT item, mark FROM import_marks WHERE source = ? AND scope = ?",
+                [source, scope],
+            ).fetchall()
+        )
 
     # -- writing ---------------------------------------------------------------------------
 

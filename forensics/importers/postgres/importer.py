@@ -206,8 +206,9 @@ class _Import:
                 " hook_created or wait_created rows were possible in this schema"
             )
         missing = [r for r in self.filters.runs if r not in batches.last_event]
-        known = self.store.marks(self.source, RUN_MARKS)
-        missing = [r for r in missing if r not in known]
+        if missing:
+            known = self.store.marks(self.source, RUN_MARKS)
+            missing = [r for r in missing if r not in known]
         if missing:
             session.note(
                 f"{len(missing)} run(s) given with --run have no events in"

@@ -103,13 +103,21 @@ class Phases:
         statement, params = newest_events(self.layout, self.filters)
         # Over every run, one sequential pass with a hash aggregate: in run-index order the
         # server fetches the table page by page at random, which takes many times longer
-        # when the table is not cached. The settings last until the RESET (or our read-only
+        # when the table is not cached. Parallel workers (as many as the server allows a
+        # query) each aggregate a part of the table; the planner rarely picks them for an
+        # aggregate this size by itself. The settings last until the RESET (or our read-only
         # transaction's end); they change nothing on the server.
         whole = not self.filters.runs
-        settings = ("enable_indexscan", "enable_bitmapscan", "work_mem")
+        settings = {
+            "enable_indexscan": "off",
+            "enable_bitmapscan": "off",
+            "work_mem": "64MB",
+            "parallel_setup_cost": "0",
+            "parallel_tuple_cost": "0",
+        }
         with self.reading(f"reading the newest event id of each run in {self.layout.schema}"):
             if whole:
-                for name, value in zip(settings, ("off", "off", "64MB"), strict=True):
+                for name, value in settings.items():
                     self.conn.execute(f"SET LOCAL {name} = '{value}'")
             rows = self.conn.execute(statement, params).fetchall()
             if whole:
