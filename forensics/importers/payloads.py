@@ -24,7 +24,8 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 PARALLEL_MIN_ROWS = 100_000
-BATCH = 25_000
+BATCH = 25_000  # payloads read and decoded at a time
+WRITE_ROWS = 100_000  # decoded payloads written back per statement (each costs a pass)
 CACHE_LIMIT = 200_000  # decoded payloads remembered (a few hundred bytes each)
 
 Decoded = tuple[str, str]  # format, JSON text
@@ -64,11 +65,13 @@ def decode_pending(session: ImportSession, key: bytes | None = None) -> int:
     if not pending:
         return 0
     cache: dict[bytes, Decoded] = {}
+    out = _Writes(session)
     workers = min(os.cpu_count() or 1, 8)
     if pending < PARALLEL_MIN_ROWS or workers == 1:
         for rowids, raws in session.pending_payloads(BATCH):
             batch = _Batch(rowids, raws, cache)
-            session.set_decoded(rowids, batch.done(decode_batch(batch.missing, key), cache))
+            out.add(rowids, batch.done(decode_batch(batch.missing, key), cache))
+        out.flush()
         return pending
     # forkserver: never fork a process whose DuckDB threads may hold locks
     context = multiprocessing.get_context("forkserver")
@@ -79,16 +82,33 @@ def decode_pending(session: ImportSession, key: bytes | None = None) -> int:
             batch = _Batch(rowids, raws, cache)
             window.append((batch, pool.submit(decode_batch, batch.missing, key)))
             if len(window) > workers * 2:
-                _write(session, *window.popleft(), cache)
+                done, future = window.popleft()
+                out.add(done.rowids, done.done(future.result(), cache))
         while window:
-            _write(session, *window.popleft(), cache)
+            done, future = window.popleft()
+            out.add(done.rowids, done.done(future.result(), cache))
+    out.flush()
     return pending
 
 
-def _write(
-    session: ImportSession,
-    batch: _Batch,
-    future: Future[list[Decoded]],
-    cache: dict[bytes, Decoded],
-) -> None:
-    session.set_decoded(batch.rowids, batch.done(future.result(), cache))
+class _Writes:
+    """Decoded batches gathered into `WRITE_ROWS`-row writes: each write passes over the
+    import's rows, so fewer, larger ones cost less."""
+
+    def __init__(self, session: ImportSession) -> None:
+        self.session = session
+        self.rowids: list[pa.Array] = []
+        self.decoded: list[Decoded] = []
+
+    def add(self, rowids: pa.Array, decoded: list[Decoded]) -> None:
+        self.rowids.append(rowids)
+        self.decoded += decoded
+        if len(self.decoded) >= WRITE_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.decoded:
+            import pyarrow as pa
+
+            self.session.set_decoded(pa.concat_arrays(self.rowids), self.decoded)
+        self.rowids, self.decoded = [], []
