@@ -19,9 +19,9 @@ SELECT run_id, event_id, array_agg(import_id ORDER BY import_id) AS imports,
     array_agg(source_location ORDER BY import_id) AS locations,
     count(DISTINCT event_type) > 1 AS differ_type,
     count(DISTINCT coalesce(correlation_id, '')) > 1 AS differ_cid,
-    count(DISTINCT coalesce(CAST(epoch_ms(created_at) AS VARCHAR), '')) > 1 AS differ_time,
+    count(DISTINCT coalesce(CAST(epoch_us(created_at) // 1000 AS VARCHAR), '')) > 1 AS differ_time,
     count(DISTINCT coalesce(CAST(event_data AS VARCHAR), '')) > 1 AS differ_data,
-    count(DISTINCT coalesce(md5(payload_raw), '')) > 1 AS differ_payload
+    count(DISTINCT md5(payload_raw)) > 1 AS differ_payload
 FROM events
 WHERE conflict AND NOT staged AND run_id IN (SELECT run_id FROM _fx_scope)
 GROUP BY run_id, event_id

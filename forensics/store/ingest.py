@@ -51,24 +51,51 @@ ID_TIME_SQL = f"""CASE WHEN ({SCHEME_SQL}) = 'ulid'
     THEN make_timestamp(CAST({_ulid_ms_sql(_ID_BODY)} AS BIGINT) * 1000)::TIMESTAMPTZ END"""
 
 
+def ms_sql(expr: str) -> str:
+    """Milliseconds since the epoch of a time, truncated as the SDK's JSON writes it.
+
+    DuckDB's `epoch_ms` rounds to the nearest millisecond: a microsecond copy from
+    PostgreSQL would then disagree with the millisecond copy of the same event in a JSON
+    export whenever its sub-millisecond part is half a millisecond or more."""
+    return f"(epoch_us({expr}) // 1000)"
+
+
 def envelope_sql(alias: str, event_data: str) -> str:
     """The text whose hash says "same event" (given `event_data` as normalised JSON)."""
     return f"""concat_ws(chr(31), {alias}.event_type, coalesce({alias}.correlation_id, ''),
-    coalesce(CAST(epoch_ms({alias}.created_at) AS VARCHAR), ''),
-    coalesce(CAST(epoch_ms({alias}.occurred_at) AS VARCHAR), ''),
+    coalesce(CAST({ms_sql(f"{alias}.created_at")} AS VARCHAR), ''),
+    coalesce(CAST({ms_sql(f"{alias}.occurred_at")} AS VARCHAR), ''),
     coalesce(CAST({alias}.spec_version AS VARCHAR), ''), coalesce({alias}.resume_id, ''),
     coalesce(CAST({event_data} AS VARCHAR), ''),
     CAST(coalesce({alias}.staged, false) AS VARCHAR))"""
 
 
-# A copy that adds what the writer knew (write time, fence) is kept beside a plain copy:
-# it is more information, not a conflict, so it is part of the content but not the envelope.
-_WRITE_SIDE_SQL = """concat_ws(chr(31), coalesce(CAST(epoch_us(s.write_time) AS VARCHAR), ''),
-    coalesce(s.fence_last_event_id, ''),
-    coalesce(CAST(epoch_us(s.fence_state_updated_at) AS VARCHAR), ''))"""
+def content_hash_sql(alias: str, event_data: str) -> str:
+    """`events.content_hash` of a row: its envelope, its payload and what the writer knew.
 
-_PAYLOAD_PART_SQL = """CASE WHEN s.payload_raw IS NOT NULL THEN md5(s.payload_raw)
-    ELSE coalesce(CAST(json(s.payload_decoded) AS VARCHAR), '') END"""
+    A copy that adds what the writer knew (write time, fence) is kept beside a plain copy:
+    it is more information, not a conflict, so it is part of the content but not of the
+    envelope."""
+    payload = f"""CASE WHEN {alias}.payload_raw IS NOT NULL THEN md5({alias}.payload_raw)
+    ELSE coalesce(CAST(json({alias}.payload_decoded) AS VARCHAR), '') END"""
+    write_side = f"""concat_ws(chr(31),
+    coalesce(CAST(epoch_us({alias}.write_time) AS VARCHAR), ''),
+    coalesce({alias}.fence_last_event_id, ''),
+    coalesce(CAST(epoch_us({alias}.fence_state_updated_at) AS VARCHAR), ''))"""
+    return f"""md5_number({envelope_sql(alias, event_data)} || chr(31) || {payload}
+    || chr(31) || {write_side})"""
+
+
+def conflict_keys_sql(relation: str) -> str:
+    """The (run, event id) keys among `relation`'s rows whose copies disagree: in their
+    envelope, or in payload bytes where copies carry them (a copy without bytes, such as a
+    CLI export's decoded value, does not disagree by that alone)."""
+    return f"""SELECT e.run_id, e.event_id
+    FROM {relation} e
+    GROUP BY e.run_id, e.event_id, e.staged
+    HAVING count(DISTINCT md5_number({envelope_sql("e", "e.event_data")})) > 1
+        OR count(DISTINCT CASE WHEN e.payload_raw IS NOT NULL
+                               THEN md5(e.payload_raw) END) > 1"""
 
 
 def derive_sql(import_id: int, source_kind: str, relation: str) -> str:
@@ -93,8 +120,7 @@ def derive_sql(import_id: int, source_kind: str, relation: str) -> str:
         json(s.payload_decoded) AS payload_decoded, coalesce(s.payload_format, 'absent')
             AS payload_format,
         coalesce(s.staged, false) AS staged, false AS conflict,
-        md5_number({envelope_sql("s", "s.ed")} || chr(31) || {_PAYLOAD_PART_SQL} || chr(31)
-            || {_WRITE_SIDE_SQL}) AS content_hash,
+        {content_hash_sql("s", "s.ed")} AS content_hash,
         json(s.extra) AS extra
     FROM (
         SELECT s.*, json(s.event_data) AS ed, {SCHEME_SQL} AS scheme, {_ID_BODY} AS id_body
@@ -169,17 +195,11 @@ def reconcile(con: duckdb.DuckDBPyConnection, import_id: int) -> Reconciled:
 
 def _mark_conflicts(con: duckdb.DuckDBPyConnection) -> int:
     """Flag every copy of a key in `_multi` whose copies disagree; return how many keys."""
-    envelope = envelope_sql("e", "e.event_data")
-    run(
-        con,
-        f"""CREATE OR REPLACE TEMP TABLE _conflict_keys AS
-            SELECT e.run_id, e.event_id
-            FROM events e SEMI JOIN _multi m ON m.run_id = e.run_id AND m.event_id = e.event_id
-            GROUP BY e.run_id, e.event_id, e.staged
-            HAVING count(DISTINCT md5_number({envelope})) > 1
-                OR count(DISTINCT CASE WHEN e.payload_raw IS NOT NULL
-                                       THEN md5(e.payload_raw) END) > 1""",
+    copies = (
+        "(SELECT x.* FROM events x SEMI JOIN _multi m"
+        " ON m.run_id = x.run_id AND m.event_id = x.event_id)"
     )
+    run(con, f"CREATE OR REPLACE TEMP TABLE _conflict_keys AS {conflict_keys_sql(copies)}")
     run(
         con,
         """UPDATE events SET conflict = true FROM _conflict_keys k

@@ -10,7 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from forensics.store.ingest import ID_TIME_SQL, SCHEME_SQL, SLOT_SQL
+from forensics.store.ingest import (
+    ID_TIME_SQL,
+    SCHEME_SQL,
+    SLOT_SQL,
+    conflict_keys_sql,
+    content_hash_sql,
+)
 from forensics.store.trace_schema import TRACE_TABLES_SQL
 
 
@@ -182,12 +188,32 @@ ALTER TABLE events_v5 RENAME TO events;
 """
 )
 
+# Content hashes were first taken over times rounded to the millisecond, which made a
+# microsecond copy (PostgreSQL) disagree with the millisecond copy of the same event (a JSON
+# export) half the time. Recompute them over truncated times, drop the copies that turn out
+# repeated (keeping the earliest, as an import does) and mark conflicts afresh.
+_TRUNCATED_TIMES = f"""
+UPDATE events SET content_hash = {content_hash_sql("events", "events.event_data")};
+DELETE FROM events WHERE rowid IN (
+    SELECT rid FROM (
+        SELECT rowid AS rid, row_number() OVER (
+            PARTITION BY run_id, event_id, content_hash
+            ORDER BY import_id, source_location, source_position) AS rn
+        FROM events
+    ) WHERE rn > 1
+);
+UPDATE events SET conflict = false WHERE conflict;
+UPDATE events SET conflict = true FROM ({conflict_keys_sql("events")}) k
+WHERE events.run_id = k.run_id AND events.event_id = k.event_id;
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "base tables", _BASE),
     Migration(2, "import marks (incremental imports)", _IMPORT_MARKS),
     Migration(3, "findings and run verdicts", _FINDINGS),
     Migration(4, "replay traces (WF_TRACE)", TRACE_TABLES_SQL),
     Migration(5, "events: id columns stored, not virtual", _STORED_IDS),
+    Migration(6, "events: content hashes over times truncated to milliseconds", _TRUNCATED_TIMES),
 )
 
 
