@@ -109,6 +109,20 @@ EXPORT_FORMATS = {
 }
 
 
+def _exportable(store: Store, table: str) -> str:
+    """The select list of `table` for export: 128-bit integers (`content_hash`) as decimal
+    text, since Parquet, CSV readers and JSON numbers cannot hold them exactly."""
+    _, wide = store.query(
+        "SELECT column_name FROM duckdb_columns() WHERE table_name = ?"
+        " AND data_type IN ('HUGEINT', 'UHUGEINT') ORDER BY column_index",
+        [table],
+    )
+    if not wide:
+        return "*"
+    casts = ", ".join(f'CAST("{c}" AS VARCHAR) AS "{c}"' for (c,) in wide)
+    return f"* REPLACE ({casts})"
+
+
 def export_store(
     store: Store, out: Path, *, fmt: str = "parquet", run_id: str | None = None
 ) -> list[Path]:
@@ -119,7 +133,7 @@ def export_store(
     written = []
     for table, of_run in EXPORT_TABLES.items():
         target = out / f"{table}.{fmt}"
-        sql = f"SELECT * FROM {table}"
+        sql = f"SELECT {_exportable(store, table)} FROM {table}"
         params = None
         if run_id is not None:
             sql += f" WHERE {of_run}" if of_run else " WHERE false"

@@ -102,6 +102,12 @@ def test_export_parquet_whole_store_and_one_run(
     con = duckdb.connect()
     assert con.execute(f"select count(*) from '{out_dir}/events.parquet'").fetchall() == [(448,)]
     assert con.execute(f"select count(*) from '{out_dir}/runs.parquet'").fetchall() == [(43,)]
+    # the 128-bit content hash survives as text (Parquet would make it a lossy double)
+    with duckdb.connect(real_db, read_only=True) as src:
+        held = src.execute("select event_id, CAST(content_hash AS VARCHAR) from events")
+        hashes = dict(held.fetchall())
+    written = con.execute(f"select event_id, content_hash from '{out_dir}/events.parquet'")
+    assert dict(written.fetchall()) == hashes
     one = tmp_path / "one"
     assert forensics(capsys, "--db", real_db, "export", str(one), "--run", RUN)[0] == 0
     assert con.execute(f"select count(*) from '{one}/events.parquet'").fetchall() == [(12,)]
@@ -123,6 +129,7 @@ def test_errors_are_one_line_with_a_hint_and_a_fixed_code(
     code, _, err = forensics(capsys, "--db", str(tmp_path / "none.duckdb"), "runs")
     assert code == EXIT_STORE and "no store" in err
     assert forensics(capsys, "--db", db, "sql")[0] == EXIT_USAGE
+    assert forensics(capsys, "--db", db, "sql", "  ")[0] == EXIT_USAGE
     assert forensics(capsys, "--db", db, "sql", "--query", "nope")[0] == EXIT_USAGE
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Sequence
 
 import pytest
@@ -10,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from forensics.cli.render import emit, plain_table
+from forensics.cli.render import column_widths, emit, plain_table
 
 
 def rich_drawing(columns: Sequence[str], cells: Sequence[Sequence[str]], title: str | None) -> str:
@@ -49,3 +50,21 @@ def test_cell_values_are_shown_as_they_are(capsys: pytest.CaptureFixture[str]) -
     out = capsys.readouterr().out
     assert '{"tag":"[/red]"}' in out  # not read as rich markup (which would raise here)
     assert "line break and tab" in out
+
+
+def test_narrow_terminals_keep_ids_whole_and_shrink_wide_columns() -> None:
+    # pos, run id, event type, a wide payload: 120 columns fit them all but the payload
+    naturals = [3, 31, 14, 300]
+    widths = column_widths(naturals, 120)
+    assert widths[:3] == [3, 31, 14]
+    assert sum(widths) + 3 * len(widths) + 1 == 120
+    # everything fits: natural widths
+    assert column_widths([3, 31, 14, 20], 120) == [3, 31, 14, 20]
+    # too narrow for the ids: the leftmost keep theirs, the rest shrink, nothing vanishes
+    narrow = column_widths([31, 31, 31, 31], 80)
+    assert narrow[0] == 31 and min(narrow) >= 3 and sum(narrow) + 13 <= 80
+
+
+def test_json_output_writes_128_bit_integers_as_text(capsys: pytest.CaptureFixture[str]) -> None:
+    emit(["content_hash", "n"], [(2**127 + 5, 7)], "json")
+    assert json.loads(capsys.readouterr().out) == [{"content_hash": str(2**127 + 5), "n": 7}]

@@ -70,6 +70,11 @@ def register(cli: click.Group) -> None:
                 "give either a SQL statement or --query NAME",
                 hint='forensics sql "select count(*) from events"',
             )
+        if statement is not None and not statement.strip():
+            raise UsageError(
+                "the SQL statement is empty",
+                hint='forensics sql "select count(*) from events"',
+            )
         with Store(obj.db, read_only=True) as store:
             if name is not None:
                 cols, rows = run_canned(store, name, parse_pairs(params, "--param"))

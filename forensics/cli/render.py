@@ -49,6 +49,8 @@ def _jsonable(name: str, value: Any) -> Any:
         return bytes(value).hex()
     if isinstance(value, Decimal):
         return float(value)
+    if isinstance(value, int) and not -(2**63) <= value < 2**64:
+        return str(value)  # a 128-bit hash (`content_hash`): JSON numbers cannot hold it
     return value
 
 
@@ -99,14 +101,53 @@ def emit(
             sys.stdout.writelines(plain_table(columns, cells, title))
 
 
+# Columns no wider than this (ids, times, types, statuses, counts) keep their whole width
+# in a terminal, from the left, as long as they fit: a run id cut short cannot be copied
+# into the next command. Wider ones (payloads, JSON, locations, free text) give up room
+# first, with an ellipsis, down to `SHRUNK_WIDTH`.
+KEEP_WIDTH = 34
+SHRUNK_WIDTH = 3
+
+
+def column_widths(naturals: Sequence[int], width: int) -> list[int]:
+    """The width of each column in a terminal `width` wide (columns at their natural
+    widths when they all fit)."""
+    budget = width - (3 * len(naturals) + 1)  # borders and padding
+    if sum(naturals) <= budget:
+        return list(naturals)
+    floors = [min(n, SHRUNK_WIDTH) for n in naturals]
+    used = sum(floors)
+    out = list(floors)
+    for index, natural in enumerate(naturals):
+        if natural <= KEEP_WIDTH and used - floors[index] + natural <= budget:
+            used += natural - floors[index]
+            out[index] = natural
+    # what is left goes to the shrinking columns, evenly, none beyond its natural width
+    shrinking = [i for i, n in enumerate(naturals) if out[i] < n]
+    while shrinking and used < budget:
+        share = max(1, (budget - used) // len(shrinking))
+        for i in list(shrinking):
+            grant = min(share, naturals[i] - out[i], budget - used)
+            out[i] += grant
+            used += grant
+            if out[i] >= naturals[i]:
+                shrinking.remove(i)
+    return out
+
+
 def _rich_table(columns: Sequence[str], cells: list[list[str]], title: str | None) -> None:
-    """A table that fits the terminal (cells shrink, with an ellipsis), header in bold."""
+    """A table that fits the terminal (wide cells shrink, with an ellipsis), header in bold."""
+    console = Console(soft_wrap=False)
     table = Table(title=title, show_lines=False, header_style="bold")
-    for c in columns:
-        table.add_column(c, overflow="ellipsis", no_wrap=True)
+    naturals = [
+        max([cell_len(c), *(cell_len(row[index]) for row in cells)])
+        for index, c in enumerate(columns)
+    ]
+    for c, width in zip(columns, column_widths(naturals, console.width), strict=True):
+        table.add_column(c, overflow="ellipsis", no_wrap=True, width=width)
     for row in cells:
         table.add_row(*(Text(cell) for cell in row))  # a value is never read as markup
-    Console(soft_wrap=False).print(table)
+    console.print(table)
 
 
 def plain_table(

@@ -160,7 +160,7 @@ class Store:
                 hint="check the SQL; tables: "
                 "events, run_log, runs, run_records, entities, imports, quarantine",
             ) from exc
-        if cur.description is None:
+        if cur is None or cur.description is None:  # no statement (a comment, say)
             return [], []
         return [d[0] for d in cur.description], cur.fetchall()
 
