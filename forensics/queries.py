@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from forensics.errors import InputError, UsageError
+import duckdb
+
+from forensics.errors import InputError, StoreError, UsageError
 from forensics.store import Store
 
 _HEADER = re.compile(r"^--\s*(name|title|description|param):\s*(.*)$")
@@ -114,4 +116,18 @@ def run_canned(
     if name not in queries:
         raise UsageError(f"no canned query {name!r}", hint="list them with `forensics queries`")
     q = queries[name]
-    return store.query(q.sql, bind(q, given) or None)
+    try:
+        return store.query(q.sql, bind(q, given) or None)
+    except StoreError as exc:
+        cause = exc.__cause__
+        bad_value = isinstance(cause, duckdb.DataError) or (
+            isinstance(cause, duckdb.BinderException) and "cannot be negative" in str(cause)
+        )
+        if not bad_value:
+            raise
+        shown = ", ".join(f"{k}={v}" for k, v in sorted(given.items())) or "the defaults"
+        raise UsageError(
+            f"query {name}: a parameter value does not fit ({shown}): {exc.message}",
+            hint="its parameters: "
+            + "; ".join(f"{p.name} (default {p.default}): {p.description}" for p in q.params),
+        ) from None

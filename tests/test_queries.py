@@ -116,3 +116,11 @@ def test_parameters_are_checked() -> None:
         bind(q, {"run_id": "x", "nope": "1"})
     # values are bound, never formatted into the SQL
     assert bind(q, {"run_id": "x' OR 1=1 --"}) == {"run_id": "x' OR 1=1 --"}
+
+
+def test_a_parameter_value_that_does_not_fit_is_a_usage_error(real_store: Store) -> None:
+    with pytest.raises(UsageError, match=r"threshold=abc.*Could not convert") as info:
+        run_canned(real_store, "runs-near-event-cap", {"threshold": "abc"})
+    assert info.value.hint is not None and "threshold (default 20000)" in info.value.hint
+    with pytest.raises(UsageError, match="limit=-1"):
+        run_canned(real_store, "steps-most-attempts", {"limit": "-1"})

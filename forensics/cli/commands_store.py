@@ -19,7 +19,7 @@ def register(cli: click.Group) -> None:
     @cli.command()
     @click.option("--status", help="Only runs with this status (completed, failed, …).")
     @click.option("--workflow", help="Only runs whose workflow name contains this text.")
-    @click.option("--limit", type=int, help="At most this many runs.")
+    @click.option("--limit", type=click.IntRange(min=1), help="At most this many runs.")
     @format_option
     @click.pass_obj
     def runs(
