@@ -15,6 +15,8 @@ from forensics.importers.base import RecordError
 from forensics.importers.normalize import parse_time
 from forensics.store import Store
 
+# the statuses world-postgres gives a run (`workflow_runs.status`)
+RUN_STATUSES = ("pending", "running", "completed", "failed", "cancelled")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|sec|min|h|d)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "sec": 1, "min": 60, "h": 3600, "d": 86400, None: 1}
 
@@ -69,9 +71,8 @@ def register(cli: click.Group) -> None:
         "--status",
         "statuses",
         multiple=True,
-        metavar="STATUS",
-        help="Only runs with this status: pending, running, completed, failed, cancelled"
-        " (repeatable).",
+        type=click.Choice(RUN_STATUSES, case_sensitive=False),
+        help="Only runs with this status (repeatable).",
     )
     @click.option("--full", is_flag=True, help="Re-read everything, not only what is new.")
     @click.option(
