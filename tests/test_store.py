@@ -185,9 +185,9 @@ def test_a_failing_import_keeps_what_was_flushed_and_says_failed(tmp_store: Stor
         session.add_event(ev(1, "run_created"))
         session.flush()
         raise RuntimeError("source went away")
-    assert tmp_store.query("SELECT status, error FROM imports")[1] == [
-        ("failed", "source went away")
-    ]
+    assert tmp_store.query(
+        "SELECT status, error, read_count, stored_count, duplicate_count FROM imports"
+    )[1] == [("failed", "source went away", 1, 1, None)]  # what it left, no repeats sorted
     assert tmp_store.query("SELECT count(*) FROM events")[1] == [(1,)]
     # the rerun completes it and adds nothing twice
     assert _import(tmp_store, [ev(1, "run_created"), ev(2, "run_started")]) == (2, 1, 1, 0)

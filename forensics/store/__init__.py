@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -216,6 +217,10 @@ class ImportSession:
         tb: TracebackType | None,
     ) -> None:
         if exc is not None:
+            # what this import left in the store (whole batches; a rerun completes it and
+            # drops repeats): repeats were not sorted out, so no duplicate count is given
+            with suppress(duckdb.Error):
+                self.stored = ingest.held(self.con, self.import_id)
             self._close("failed", str(exc) or type(exc).__name__)
 
     def add_event(self, record: EventRecord) -> None:
@@ -436,7 +441,7 @@ class ImportSession:
             [
                 self.read,
                 self.stored,
-                self.read - self.stored,
+                None if status == "failed" else self.read - self.stored,
                 self.quarantined,
                 self.conflicts,
                 self.runs,
@@ -453,7 +458,7 @@ class ImportSession:
             location=self.location,
             read=self.read,
             stored=self.stored,
-            duplicates=self.read - self.stored,
+            duplicates=0 if status == "failed" else self.read - self.stored,
             quarantined=self.quarantined,
             conflicts=self.conflicts,
             runs=self.runs,

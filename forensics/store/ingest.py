@@ -143,6 +143,11 @@ def insert_relation(
     return _count(con, import_id) - before
 
 
+def held(con: duckdb.DuckDBPyConnection, import_id: int) -> int:
+    """How many events of import `import_id` the store holds."""
+    return _count(con, import_id)
+
+
 def _count(con: duckdb.DuckDBPyConnection, import_id: int) -> int:
     row = con.execute("SELECT count(*) FROM events WHERE import_id = ?", [import_id]).fetchall()[0]
     return int(row[0]) if row else 0
