@@ -68,7 +68,7 @@ def test_a_select_only_role_imports_and_the_log_shows_only_reads(
         m.group(1) for r in caplog.records if (m := LOGGED.match(r.getMessage())) is not None
     ]
     kinds = [s.split(None, 1)[0].upper() for s in statements]
-    assert kinds == ["BEGIN"] + ["SELECT"] * 5 + ["COPY"] * 5 + ["ROLLBACK"]
+    assert kinds == ["BEGIN"] + ["SELECT"] * 6 + ["COPY"] * 5 + ["ROLLBACK"]
     assert statements[0] == "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
     copies = [s for s in statements if s.startswith("COPY")]
     assert all(
@@ -91,12 +91,21 @@ def test_a_missing_grant_is_named_before_anything_is_stored(
     with pytest.raises(SourceError) as failure:
         import_postgres(tmp_store, PostgresOptions(dsn=pg_admin.dsn(real_pg, user=role)))
     assert failure.value.message == (
-        "the connected role cannot read workflow.workflow_hooks, workflow.workflow_steps,"
-        " workflow.workflow_waits (no USAGE on the schema or no SELECT on the table)"
+        f"the connected role {role} has no SELECT on workflow.workflow_hooks,"
+        " workflow.workflow_steps, workflow.workflow_waits"
     )
     assert failure.value.hint == (
         "give the importing role USAGE on the schema and SELECT on its tables, e.g. GRANT"
-        " USAGE ON SCHEMA workflow TO ROLE_NAME; GRANT SELECT ON ALL TABLES IN SCHEMA"
-        " workflow TO ROLE_NAME"
+        f" USAGE ON SCHEMA workflow TO {role}; GRANT SELECT ON ALL TABLES IN SCHEMA"
+        f" workflow TO {role}"
     )
     assert tmp_store.query("SELECT count(*) FROM imports")[1] == [(0,)]
+    # without USAGE on the schema, every table is out of reach, and the message says why
+    with pg_admin.connect(real_pg) as conn:
+        revoke = sql.SQL("REVOKE USAGE ON SCHEMA workflow FROM {}")
+        conn.execute(revoke.format(sql.Identifier(role)))
+    with pytest.raises(SourceError) as failure:
+        import_postgres(tmp_store, PostgresOptions(dsn=pg_admin.dsn(real_pg, user=role)))
+    message = failure.value.message
+    assert message.startswith(f"the connected role {role} has no USAGE on schema workflow")
+    assert "workflow.workflow_events" in message and "workflow.workflow_runs" in message

@@ -36,8 +36,8 @@ _AUTH = (
 _PREFIX = re.compile(r"^(connection failed: )?(connection to server (at|on) .*? failed: )?")
 _GRANT_HINT = (
     "give the importing role USAGE on the schema and SELECT on its tables, e.g. "
-    "GRANT USAGE ON SCHEMA {schema} TO ROLE_NAME; "
-    "GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO ROLE_NAME"
+    "GRANT USAGE ON SCHEMA {schema} TO {role}; "
+    "GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO {role}"
 )
 
 
@@ -125,9 +125,7 @@ def query_error(exc: Exception, dsn: str, doing: str, schema: str) -> ForensicsE
             " (--run, --since, --status); the store keeps what was imported so far",
         )
     if isinstance(exc, errors.InsufficientPrivilege):
-        return SourceError(
-            f"permission denied while {doing}: {detail}", hint=_GRANT_HINT.format(schema=schema)
-        )
+        return SourceError(f"permission denied while {doing}: {detail}", hint=grant_hint(schema))
     if isinstance(exc, psycopg.OperationalError):
         return SourceError(
             f"lost the connection to PostgreSQL while {doing}: {detail}",
@@ -139,8 +137,8 @@ def query_error(exc: Exception, dsn: str, doing: str, schema: str) -> ForensicsE
     )
 
 
-def grant_hint(schema: str) -> str:
-    return _GRANT_HINT.format(schema=schema)
+def grant_hint(schema: str, role: str = "ROLE_NAME") -> str:
+    return _GRANT_HINT.format(schema=schema, role=role)
 
 
 def _primary(exc: Exception) -> str:

@@ -10,7 +10,7 @@ table's primary key, whether the entity-creation unique index and the slot table
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from forensics.errors import InputError, SourceError
 from forensics.importers.postgres.connect import grant_hint
@@ -75,6 +75,8 @@ def probe(conn: psycopg.Connection[tuple[object, ...]], schema: str) -> Layout:
     """The layout of `schema`; raises when the events table is missing or unreadable."""
     readable = _columns(conn, schema)
     existing = _existing(conn, schema)
+    if existing:
+        _check_privileges(conn, schema, existing)
     hidden = sorted(existing - set(readable))
     if hidden:
         raise SourceError(
@@ -102,6 +104,36 @@ def _columns(
     for table, column, data_type in rows:
         out.setdefault(str(table), {})[str(column)] = str(data_type)
     return out
+
+
+def _check_privileges(
+    conn: psycopg.Connection[tuple[object, ...]], schema: str, tables: set[str]
+) -> None:
+    """Raise, naming the role, when it lacks USAGE on `schema` or SELECT on any of `tables`."""
+    names = sorted(tables)
+    row = conn.execute(
+        # by oid: naming a table would need the USAGE this may lack
+        "SELECT current_user::text, has_schema_privilege(%s, 'USAGE'),"
+        " array(SELECT c.relname::text FROM pg_catalog.pg_class c"
+        "       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+        "       WHERE n.nspname = %s AND c.relname = ANY(%s)"
+        "         AND NOT has_table_privilege(c.oid, 'SELECT') ORDER BY 1)",
+        [schema, schema, names],
+    ).fetchone()
+    assert row is not None
+    role, usage, unselectable = str(row[0]), bool(row[1]), cast(list[str], row[2])
+    if not usage:
+        raise SourceError(
+            f"the connected role {role} has no USAGE on schema {schema}, so it cannot read"
+            f" {', '.join(f'{schema}.{t}' for t in names)}",
+            hint=grant_hint(schema, role),
+        )
+    if unselectable:
+        raise SourceError(
+            f"the connected role {role} has no SELECT on"
+            f" {', '.join(f'{schema}.{t}' for t in unselectable)}",
+            hint=grant_hint(schema, role),
+        )
 
 
 def _existing(conn: psycopg.Connection[tuple[object, ...]], schema: str) -> set[str]:
