@@ -1,7 +1,7 @@
 -- name: order-inversions
 -- title: eventId order vs write-time order inversions
 -- description: Consecutive events (in eventId order) whose write time (or createdAt when the source has none) goes backwards by more than the tolerance: an id minted before a commit that landed after a later id's.
--- param: tolerance_ms = 0  ignore inversions up to this many milliseconds
+-- param: tolerance_ms = 0  ignore inversions up to this many milliseconds (fractions allowed)
 WITH ordered AS (
     SELECT run_id,
            event_id,
@@ -21,8 +21,9 @@ SELECT run_id,
        event_id,
        event_type,
        commit_time,
-       (epoch_ms(prev_commit_time) - epoch_ms(commit_time)) AS inversion_ms
+       (epoch_us(prev_commit_time) - epoch_us(commit_time)) / 1000.0 AS inversion_ms
 FROM ordered
 WHERE prev_commit_time IS NOT NULL
-  AND epoch_ms(prev_commit_time) - epoch_ms(commit_time) > CAST($tolerance_ms AS BIGINT)
+  AND (epoch_us(prev_commit_time) - epoch_us(commit_time)) / 1000.0
+      > CAST($tolerance_ms AS DOUBLE)
 ORDER BY inversion_ms DESC, run_id, event_id;

@@ -161,3 +161,8 @@ def test_bad_lines_go_to_quarantine_and_the_rest_imports(
         {"position": "line 8", "reason": "missing eventId"},
     ]
     assert json.loads(out)[0]["reason"].startswith("not JSON")
+    # a file of which nothing imports is an input error, not a partial import
+    junk = tmp_path / "rows.jsonl"
+    junk.write_text('{"id": 1, "type": "run_started"}\n{"id": 2}\n')
+    code, _, err = forensics(capsys, "--db", db, "import", "json", "--format", "jsonl", str(junk))
+    assert code == EXIT_INPUT and "nothing could be imported: all 2 record(s)" in err

@@ -21,7 +21,7 @@ from forensics.importers.run import import_paths
 from forensics.model import ImportSummary
 from forensics.store import Store
 
-BUILTIN_FORMATS = "world-local, inspect, api-v4, api-v1, jsonl, dynamodb-json"
+BUILTIN_FORMATS = "world-local, inspect, api-v4, api-v1, jsonl, dynamodb-json, trace"
 SUMMARY_COLUMNS = [
     "import_id",
     "source",
@@ -63,6 +63,12 @@ def report(summaries: Sequence[ImportSummary], fmt: str) -> None:
         for note in s.notes:
             click.echo(f"forensics: note: {s.location}: {note}", err=True)
     quarantined = sum(s.quarantined for s in summaries)
+    if quarantined and not any(s.read or s.runs or s.entities for s in summaries):
+        raise InputError(
+            f"nothing could be imported: all {quarantined} record(s) went to quarantine",
+            hint='see why: forensics sql "select location, position, reason from quarantine'
+            ' order by import_id desc limit 20"; is --format right for these files?',
+        )
     if quarantined:
         raise PartialImport(
             f"{quarantined} record(s) could not be imported and went to quarantine;"

@@ -63,7 +63,8 @@ def register(cli: click.Group) -> None:
         """Run SQL over the store (read-only), or a canned query with --query.
 
         Tables: events, run_log (one copy per event, in log order), runs, run_records,
-        entities, imports, quarantine.
+        entities, imports, import_marks, quarantine, findings, run_verdicts,
+        event_conflicts, and the trace_* tables of replays.
         """
         if (statement is None) == (name is None):
             raise UsageError(

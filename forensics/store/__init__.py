@@ -158,8 +158,9 @@ class Store:
         except duckdb.Error as exc:
             raise StoreError(
                 str(exc).splitlines()[0],
-                hint="check the SQL; tables: "
-                "events, run_log, runs, run_records, entities, imports, quarantine",
+                hint="check the SQL; tables: events, run_log, runs, run_records, entities,"
+                " imports, import_marks, quarantine, findings, run_verdicts, event_conflicts,"
+                " trace_* (list them: select table_name from duckdb_tables())",
             ) from exc
         if cur is None or cur.description is None:  # no statement (a comment, say)
             return [], []
