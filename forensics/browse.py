@@ -15,8 +15,8 @@ from forensics.store import Store
 Rows = tuple[list[str], list[tuple[Any, ...]]]
 
 RUN_COLUMNS = (
-    "run_id, workflow_name, status, spec_version, event_count, first_event_at, last_event_at,"
-    " terminal_event, has_record"
+    "run_id, workflow_name, status, error_code, spec_version, event_count, first_event_at,"
+    " last_event_at, terminal_event, has_record"
 )
 
 

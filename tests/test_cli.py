@@ -55,6 +55,9 @@ def test_runs_and_events(capsys: pytest.CaptureFixture[str], real_db: str) -> No
     runs = json.loads(out)
     assert code == 0 and len(runs) == 43
     assert {r["status"] for r in runs} == {"completed", "failed", "cancelled", "running"}
+    assert {r["error_code"] for r in runs if r["status"] == "failed"} == {"USER_ERROR"}
+    code, out, err = forensics(capsys, "--db", real_db, "runs", "--status", "failedd")
+    assert code == 0 and "no run has status 'failedd'; statuses in the store: cancelled" in err
     code, out, _ = forensics(capsys, "--db", real_db, "events", RUN[-10:], "--format", "json")
     events = json.loads(out)
     assert [e["event_type"] for e in events][:3] == ["run_created", "run_started", "step_created"]

@@ -28,7 +28,15 @@ def register(cli: click.Group) -> None:
         """List the runs in the store."""
         with Store(obj.db, read_only=True) as store:
             cols, rows = list_runs(store, status=status, workflow=workflow, limit=limit)
+            held = store.query("SELECT DISTINCT status FROM runs ORDER BY 1")[1] if status else []
         emit(cols, rows, fmt)
+        known = [str(r[0]) for r in held if r[0] is not None]
+        if status and status not in known:
+            click.echo(
+                f"forensics: note: no run has status {status!r};"
+                f" statuses in the store: {', '.join(known) or 'none'}",
+                err=True,
+            )
 
     @cli.command()
     @click.argument("run")
