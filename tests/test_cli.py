@@ -133,6 +133,9 @@ def test_errors_are_one_line_with_a_hint_and_a_fixed_code(
     assert code == EXIT_STORE and "no store" in err
     assert forensics(capsys, "--db", db, "sql")[0] == EXIT_USAGE
     assert forensics(capsys, "--db", db, "sql", "  ")[0] == EXIT_USAGE
+    nowhere = str(tmp_path / "no" / "such" / "s.duckdb")
+    code, _, err = forensics(capsys, "--db", nowhere, "import", "json", str(odd))
+    assert code == EXIT_STORE and "does not exist" in err
     pg = ("import", "postgres", "--dsn", "host=127.0.0.1 dbname=none")
     assert forensics(capsys, "--db", db, *pg, "--status", "bogus")[0] == EXIT_USAGE
     assert forensics(capsys, "--db", db, "sql", "--query", "nope")[0] == EXIT_USAGE

@@ -76,6 +76,11 @@ class Store:
                 f"no store at {self.path}",
                 hint="import something first (`forensics import json PATH`) or pass --db",
             )
+        if not self.path.parent.is_dir():
+            raise StoreError(
+                f"cannot create {self.path}: the folder {self.path.parent} does not exist",
+                hint="create the folder, or pass --db (or FORENSICS_DB) a path in one that does",
+            )
         try:
             self.con = duckdb.connect(str(self.path), read_only=read_only)
         except duckdb.Error as exc:
