@@ -12,14 +12,15 @@ from typing import Any, Final
 
 from forensics.analysis.hits import Hit, in_log_order
 from forensics.analysis.scan import Scan
+from forensics.store.ingest import ms_sql
 
-_COPIES: Final = """
+_COPIES: Final = f"""
 SELECT run_id, event_id, array_agg(import_id ORDER BY import_id) AS imports,
     array_agg(source_kind ORDER BY import_id) AS kinds,
     array_agg(source_location ORDER BY import_id) AS locations,
     count(DISTINCT event_type) > 1 AS differ_type,
     count(DISTINCT coalesce(correlation_id, '')) > 1 AS differ_cid,
-    count(DISTINCT coalesce(CAST(epoch_us(created_at) // 1000 AS VARCHAR), '')) > 1 AS differ_time,
+    count(DISTINCT coalesce(CAST({ms_sql("created_at")} AS VARCHAR), '')) > 1 AS differ_time,
     count(DISTINCT coalesce(CAST(event_data AS VARCHAR), '')) > 1 AS differ_data,
     count(DISTINCT md5(payload_raw)) > 1 AS differ_payload
 FROM events
