@@ -28,10 +28,12 @@ def register(cli: click.Group) -> None:
         """List the runs in the store."""
         with Store(obj.db, read_only=True) as store:
             cols, rows = list_runs(store, status=status, workflow=workflow, limit=limit)
-            held = store.query("SELECT DISTINCT status FROM runs ORDER BY 1")[1] if status else []
+            unmatched = bool(status) and not rows
+            # asked only when nothing matched: the runs view costs a pass over the log
+            held = store.query("SELECT DISTINCT status FROM runs")[1] if unmatched else []
         emit(cols, rows, fmt)
-        known = [str(r[0]) for r in held if r[0] is not None]
-        if status and status not in known:
+        known = sorted(str(r[0]) for r in held if r[0] is not None)
+        if unmatched and status not in known:
             click.echo(
                 f"forensics: note: no run has status {status!r};"
                 f" statuses in the store: {', '.join(known) or 'none'}",

@@ -138,17 +138,13 @@ def insert_relation(
     one pass at the end is cheaper than an anti-join per batch, and an interrupted import
     that left copies behind is cleaned up by the rerun's `reconcile` just the same.
     """
-    before = _count(con, import_id)
+    before = held(con, import_id)
     run(con, f"INSERT INTO events BY NAME {derive_sql(import_id, source_kind, relation)}")
-    return _count(con, import_id) - before
+    return held(con, import_id) - before
 
 
 def held(con: duckdb.DuckDBPyConnection, import_id: int) -> int:
     """How many events of import `import_id` the store holds."""
-    return _count(con, import_id)
-
-
-def _count(con: duckdb.DuckDBPyConnection, import_id: int) -> int:
     row = con.execute("SELECT count(*) FROM events WHERE import_id = ?", [import_id]).fetchall()[0]
     return int(row[0]) if row else 0
 

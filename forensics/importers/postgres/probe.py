@@ -75,15 +75,8 @@ def probe(conn: psycopg.Connection[tuple[object, ...]], schema: str) -> Layout:
     """The layout of `schema`; raises when the events table is missing or unreadable."""
     readable = _columns(conn, schema)
     existing = _existing(conn, schema)
-    if existing:
+    if existing:  # a table it cannot read is named here, so `readable` holds them all
         _check_privileges(conn, schema, existing)
-    hidden = sorted(existing - set(readable))
-    if hidden:
-        raise SourceError(
-            f"the connected role cannot read {', '.join(f'{schema}.{t}' for t in hidden)}"
-            " (no USAGE on the schema or no SELECT on the table)",
-            hint=grant_hint(schema),
-        )
     if EVENTS not in readable:
         raise _missing_events(conn, schema)
     tables = {name: Table(name, cols) for name, cols in readable.items()}
