@@ -103,10 +103,10 @@ def _analyse(
         hits.extend(detector.run(ctx))
     hits = _link_blamed_events(hits)
     witnesses = _witness_facts(con, hits)
-    findings = [
-        h.finding(explain(h, witnesses), {**h.evidence, "events": _events_of(h, witnesses)})
-        for h in sorted(hits, key=_order)
-    ]
+    findings = []
+    for h in sorted(hits, key=_order):
+        known = witnesses.get(h.run_id, {})
+        findings.append(h.finding(explain(h, known), {**h.evidence, "events": _events_of(h, known)}))
     by_run: dict[str, list[Hit]] = {}
     for h in hits:
         by_run.setdefault(h.run_id, []).append(h)
@@ -150,16 +150,17 @@ WHERE event_id IN (SELECT unnest($ids::VARCHAR[]))
 """
 
 
-def _witness_facts(con: Any, hits: list[Hit]) -> dict[str, dict[str, Any]]:
-    """Type, time and log position of every witness event, for explanations and evidence."""
+def _witness_facts(con: Any, hits: list[Hit]) -> dict[str, dict[str, dict[str, Any]]]:
+    """Type, time and log position of every witness event, per run, for explanations and
+    evidence. Keyed by run first: slot ids (`evnt_000…01`) repeat in every run."""
     ids = sorted({e for h in hits for e in h.event_ids})
     if not ids:
         return {}
     runs = sorted({h.run_id for h in hits if h.event_ids})
-    out = {}
+    out: dict[str, dict[str, dict[str, Any]]] = {}
     for r in _rows(con, _WITNESS_SQL, {"runs": runs, "ids": ids}):
         at = r["created_at"]
-        out[r["event_id"]] = {
+        out.setdefault(r["run_id"], {})[r["event_id"]] = {
             "event_type": r["event_type"],
             "correlation_id": r["correlation_id"],
             "created_at": _iso_ms(at),

@@ -12,7 +12,7 @@ from typing import Any, Final
 
 from forensics.analysis.hits import Hit, in_log_order
 from forensics.analysis.scan import Scan
-from forensics.store.ingest import ms_sql
+from forensics.store.ingest import canonical_json_sql, ms_sql
 
 _COPIES: Final = f"""
 SELECT run_id, event_id, array_agg(import_id ORDER BY import_id) AS imports,
@@ -21,7 +21,7 @@ SELECT run_id, event_id, array_agg(import_id ORDER BY import_id) AS imports,
     count(DISTINCT event_type) > 1 AS differ_type,
     count(DISTINCT coalesce(correlation_id, '')) > 1 AS differ_cid,
     count(DISTINCT coalesce(CAST({ms_sql("created_at")} AS VARCHAR), '')) > 1 AS differ_time,
-    count(DISTINCT coalesce(CAST(event_data AS VARCHAR), '')) > 1 AS differ_data,
+    count(DISTINCT coalesce({canonical_json_sql("event_data")}, '')) > 1 AS differ_data,
     count(DISTINCT md5(payload_raw)) > 1 AS differ_payload
 FROM events
 WHERE conflict AND NOT staged AND run_id IN (SELECT run_id FROM _fx_scope)

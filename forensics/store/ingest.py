@@ -86,6 +86,17 @@ def content_hash_sql(alias: str, event_data: str) -> str:
     || chr(31) || {write_side})"""
 
 
+def canonical_json_sql(expr: str) -> str:
+    """`expr` (JSON) as text whose top-level keys are in sorted order.
+
+    Two writers of one event may order its keys differently (world-local's file and the
+    CLI's copy of it do): that is the same eventData, not a conflict."""
+    return f"""CASE WHEN json_type({expr}) = 'OBJECT' THEN '{{' || array_to_string(
+    list_transform(list_sort(json_keys({expr})), lambda k: to_json(k)::VARCHAR || ':'
+        || json_extract({expr}, '$."' || k || '"')::VARCHAR), ',') || '}}'
+    ELSE CAST({expr} AS VARCHAR) END"""
+
+
 def conflict_keys_sql(relation: str) -> str:
     """The (run, event id) keys among `relation`'s rows whose copies disagree: in their
     envelope, or in payload bytes where copies carry them (a copy without bytes, such as a
@@ -93,7 +104,7 @@ def conflict_keys_sql(relation: str) -> str:
     return f"""SELECT e.run_id, e.event_id
     FROM {relation} e
     GROUP BY e.run_id, e.event_id, e.staged
-    HAVING count(DISTINCT md5_number({envelope_sql("e", "e.event_data")})) > 1
+    HAVING count(DISTINCT md5_number({envelope_sql("e", canonical_json_sql("e.event_data"))})) > 1
         OR count(DISTINCT CASE WHEN e.payload_raw IS NOT NULL
                                THEN md5(e.payload_raw) END) > 1"""
 
