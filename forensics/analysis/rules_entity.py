@@ -14,6 +14,7 @@ from forensics.analysis.eras import ERAS, unconsumed_eras, unconsumed_message
 from forensics.analysis.hits import Hit, in_log_order, unconsumed
 from forensics.analysis.scan import Scan
 from forensics.analysis.sieve import ENTITY_EVENT
+from forensics.analysis.versions import LINE_4, Line, run_lines
 from forensics.analysis.vocab import CREATION, TERMINAL, sql_list
 
 _CREATE_ONLY: Final = sql_list(CREATION - {"hook_conflict"})
@@ -29,7 +30,8 @@ SELECT e.run_id, e.correlation_id AS cid,
                    THEN json_extract_string(e.event_data, '$.token')
                    WHEN starts_with(e.event_type, 'wait_')
                    THEN json_extract_string(e.event_data, '$.resumeAt') END
-              ORDER BY e.event_id) AS idents
+              ORDER BY e.event_id) AS idents,
+    array_agg(epoch_us(e.created_at) // 1000 ORDER BY e.event_id) AS ms
 FROM _fx_ev e
 SEMI JOIN _fx_suspect_ent s ON s.run_id = e.run_id AND s.cid = e.correlation_id
 WHERE {ENTITY_EVENT.replace("event_type", "e.event_type")}
@@ -78,16 +80,21 @@ def missing_creation(scan: Scan, entities: list[dict[str, Any]]) -> list[Hit]:
     `hook_created`/`hook_conflict`, `wait_created`). The consumers accept it, so no era
     fails on it, but some writer recorded an entity the log never created: a lost write,
     or only part of the log imported. Runs of 2025 logs, which had no `step_created`, are
-    exempt for steps."""
+    exempt for steps, and so is a creation written in the same write as the events sorted
+    before it by a world whose ids do not follow causal order (world-local 5.x with ULIDs)."""
     legacy = {
         r["run_id"]
         for r in scan.rows("SELECT run_id FROM _fx_facts WHERE n_legacy > 0 OR n_step_created = 0")
     }
+    lines = run_lines(scan)
     hits = []
     for e in entities:
         if e["types"][0] in CREATION or (e["cid"].startswith("step_") and e["run_id"] in legacy):
             continue
-        later = next((i for i, t in zip(e["ids"], e["types"], strict=True) if t in CREATION), None)
+        at = next((i for i, t in enumerate(e["types"]) if t in CREATION), None)
+        later = None if at is None else e["ids"][at]
+        if _one_write(e, at, lines.get(e["run_id"], LINE_4)):
+            continue
         evidence = {"first_event_type": e["types"][0], "created_later": later is not None}
         hits.append(
             Hit(
@@ -102,6 +109,13 @@ def missing_creation(scan: Scan, entities: list[dict[str, Any]]) -> list[Hit]:
             )
         )
     return hits
+
+
+def _one_write(e: dict[str, Any], at: int | None, line: Line) -> bool:
+    """The creation was written together with the events sorted before it (same `createdAt`
+    millisecond) by a world that mints the ids of one write in any order."""
+    ms = e.get("ms")
+    return bool(line.one_write_any_id_order and at is not None and ms and ms[0] == ms[at])
 
 
 def event_after_terminal(scan: Scan, entities: list[dict[str, Any]]) -> list[Hit]:

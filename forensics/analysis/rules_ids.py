@@ -1,7 +1,8 @@
 """Correlation-id detectors (replay.md section 6, checks 10-11): bodies, prefixes, ordinals, seed.
 
 In the ULID era a run's correlation ids share the time prefix of its `startedAt` and their
-bodies are B0 + k, with B0 drawn from the seeded PRNG and k the draw ordinal. Per-run facts
+bodies are B0 + k, with B0 drawn from the seeded PRNG and k the draw ordinal (the 5.x line
+takes the run id's time and a seed it does not log: `forensics.analysis.versions`). Per-run facts
 (prefix and body ranges) come from the sieve; the exact checks read the run's creation
 events, and ordinals and the seed come from `forensics.analysis.ids`.
 """
@@ -18,6 +19,7 @@ from forensics.analysis.ids import MAX_PLAUSIBLE_ORDINAL, seeded_b0
 from forensics.analysis.scan import Scan
 from forensics.analysis.seed import body_to_int, decode_time, encode_time, int_to_body, seed_string
 from forensics.analysis.sieve import ENTITY_EVENT, ULID_CID
+from forensics.analysis.versions import LINE_4, Line, run_lines
 from forensics.analysis.vocab import CREATION, RESOLUTION
 
 _FIRST_EVENTS: Final = f"""
@@ -71,23 +73,33 @@ def correlation_prefix_mismatch(scan: Scan) -> list[Hit]:
     draw every id with `startedAt` as its time, so no replay of this run draws such an id:
     its events have no consumer, in every era."""
     hits = []
+    lines = run_lines(scan)
     for f in scan.rows(
         "SELECT run_id, prefix_lo, prefix_hi, record_started_at FROM _fx_facts"
         " WHERE run_id IN (SELECT run_id FROM _fx_scope) AND prefix_lo IS NOT NULL"
     ):
-        started = _ms(f["record_started_at"])
-        expected = encode_time(started) if started is not None else None
+        expected, reference = _expected_prefix(f, lines.get(f["run_id"], LINE_4))
         if {f["prefix_lo"], f["prefix_hi"]} <= {expected} or (
             expected is None and f["prefix_lo"] == f["prefix_hi"]
         ):
             continue
-        hit = _prefix_hit(scan, f["run_id"], expected)
+        hit = _prefix_hit(scan, f["run_id"], expected, reference)
         if hit is not None:
             hits.append(hit)
     return hits
 
 
-def _prefix_hit(scan: Scan, run_id: str, expected: str | None) -> Hit | None:
+def _expected_prefix(f: dict[str, Any], line: Line) -> tuple[str | None, str]:
+    """The time prefix every id of the run should carry, and where it comes from."""
+    if line.cid_time_from_run_id:
+        return str(f["run_id"])[5:15], f"the run id's time ({line.name} draws ids with it)"
+    started = _ms(f["record_started_at"])
+    if started is None:
+        return None, "the prefix most ids share"
+    return encode_time(started), "run record startedAt"
+
+
+def _prefix_hit(scan: Scan, run_id: str, expected: str | None, reference: str) -> Hit | None:
     firsts = [r for r in scan.rows(_FIRST_EVENTS, [run_id]) if _is_ulid_cid(r["cid"])]
     counts = Counter(r["cid"][5:15] for r in firsts)
     reference = expected or max(counts, key=lambda p: (counts[p], p))
@@ -98,7 +110,7 @@ def _prefix_hit(scan: Scan, run_id: str, expected: str | None) -> Hit | None:
     fatal, message = unconsumed(first["first_type"], first["cid"], first["first_id"])
     evidence = {
         "expected_prefix": reference,
-        "reference": "run record startedAt" if expected else "the prefix most ids share",
+        "reference": reference,
         "prefixes": dict(counts),
         "mismatching_ids": [r["cid"] for r in wrong[:10]],
         "mismatching_count": len(wrong),
@@ -126,11 +138,14 @@ def seed_mismatch(scan: Scan) -> list[Hit]:
     before its first step, hook or sleep, or the ids come from another scheme; ordinals are
     then relative to the smallest body. Informational: nothing fails on it."""
     hits = []
+    lines = run_lines(scan)
     for f in scan.rows(
         "SELECT run_id, workflow_name, prefix_lo, prefix_hi, record_started_at, body_lo, body_hi"
         " FROM _fx_facts WHERE run_id IN (SELECT run_id FROM _fx_scope)"
         " AND body_lo IS NOT NULL AND workflow_name IS NOT NULL ORDER BY run_id"
     ):
+        if not lines.get(f["run_id"], LINE_4).seed_known:
+            continue  # nothing to compare with: `forensics ids` says "not reproducible"
         candidates = _started_candidates(f)
         run_id, workflow = f["run_id"], f["workflow_name"]
         if not candidates or _seeded(run_id, workflow, candidates, f["body_lo"], f["body_hi"]):

@@ -4,7 +4,8 @@ Event ids are minted by the writer before its commit, and replays read the log i
 so an event can sort before writes that were decided without it. These detectors compare id
 order with commit order (`write_time` when the source recorded one, else `createdAt`) over
 the suspect runs' events, which include every run whose orders disagree by more than the
-tolerance (see `sieve`).
+tolerance (see `sieve`). Logs whose order is their commit order (the 5.x line, see
+`forensics.analysis.versions`) cannot hold such inversions or races: they are skipped.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any, Final
 from forensics.analysis.hits import Hit
 from forensics.analysis.ids import ulid_time_ms
 from forensics.analysis.scan import Scan
+from forensics.analysis.versions import LINE_4, run_lines
 from forensics.analysis.vocab import CREATION, OUT_OF_BAND, REPLAY_ORIGIN, RESOLUTION, sql_list
 
 _PAIRS: Final = """
@@ -69,8 +71,11 @@ def mint_commit_inversion(scan: Scan) -> list[Hit]:
     a later one sees A first; nothing fails on this alone, but it is how most races in the
     known incidents start."""
     tolerance = scan.settings.inversion_tolerance_ms
+    lines = run_lines(scan)
     hits = []
     for r in _pairs(scan, tolerance):
+        if lines.get(r["run_id"], LINE_4).log_order_is_commit_order:
+            continue  # 5.x: the log is read in commit order, so no snapshot skips A
         evidence = _pair_evidence(r, tolerance)
         hits.append(
             Hit(
@@ -207,8 +212,11 @@ def race_window(scan: Scan) -> list[Hit]:
     branch those creates belong to may have been decided on a snapshot that held only the
     first resolution, while every later replay sees both and may take the other branch."""
     rows = scan.rows(_RACES.replace("{window}", str(int(scan.settings.race_window_ms))))
+    lines = run_lines(scan)
     hits = []
     for r in rows:
+        if lines.get(r["run_id"], LINE_4).log_order_is_commit_order:
+            continue  # 5.x: every snapshot is a prefix of the log, so replays agree
         create = r["create_after"]
         if create is None or (r["next_resolution"] is not None and r["next_resolution"] < create):
             continue

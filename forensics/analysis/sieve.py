@@ -82,6 +82,8 @@ CREATE OR REPLACE TEMP TABLE _fx_facts_ev AS
         max(event_id) FILTER (
             WHERE {_NOT_STAGED} AND event_type NOT IN {sql_list(RUN_TERMINAL)}) AS last_other_id,
         max(wf) AS event_workflow,
+        max(core_version) AS core_version,
+        max(deployment) AS deployment,
         count(*) FILTER (WHERE starts_with(event_type, 'workflow_')) AS n_legacy,
         count(*) FILTER (WHERE event_type = 'step_created') AS n_step_created,
         max(spec_version) AS spec_version,
@@ -102,6 +104,10 @@ CREATE OR REPLACE TEMP TABLE _fx_facts_ev AS
             spec_version,
             CASE WHEN event_type = 'run_created'
                  THEN json_extract_string(event_data, '$.workflowName') END AS wf,
+            CASE WHEN event_type = 'run_created' THEN json_extract_string(event_data,
+                '$.executionContext.workflowCoreVersion') END AS core_version,
+            CASE WHEN event_type = 'run_created'
+                 THEN json_extract_string(event_data, '$.deploymentId') END AS deployment,
             CASE WHEN event_type IN ('run_failed', 'workflow_failed') THEN {CORRUPT_SQL} END
                 AS corrupt,
             extra IS NOT NULL AND coalesce(json_extract(extra, '$.analytics')::BOOLEAN, false)
@@ -157,7 +163,7 @@ SELECT coalesce(ev.run_id, rr.run_id, en.run_id) AS run_id,
     rr.status AS record_status, rr.started_at AS record_started_at,
     rr.run_id IS NOT NULL AS has_record,
     coalesce(ev.n_legacy, 0) AS n_legacy, coalesce(ev.n_step_created, 0) AS n_step_created,
-    ev.spec_version, coalesce(ev.n_corrupt, 0) AS n_corrupt,
+    ev.spec_version, ev.core_version, ev.deployment, coalesce(ev.n_corrupt, 0) AS n_corrupt,
     coalesce(ev.n_analytics, 0) AS n_analytics, ev.body_lo, ev.body_hi,
     coalesce(ev.n_bodies, 0) AS n_bodies,
     coalesce(ev.n_res, 0) AS n_res, coalesce(ev.n_hook_wait_res, 0) AS n_hook_wait_res,
