@@ -106,7 +106,8 @@ def _analyse(
     findings = []
     for h in sorted(hits, key=_order):
         known = witnesses.get(h.run_id, {})
-        findings.append(h.finding(explain(h, known), {**h.evidence, "events": _events_of(h, known)}))
+        evidence = {**h.evidence, "events": _events_of(h, known)}
+        findings.append(h.finding(explain(h, known), evidence))
     by_run: dict[str, list[Hit]] = {}
     for h in hits:
         by_run.setdefault(h.run_id, []).append(h)

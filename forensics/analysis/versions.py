@@ -47,7 +47,10 @@ LINE_5_LOCAL_ULID: Final = Line("5.x (world-local, ULID ids)", True, False, True
 BEHAVIOURS: Final = (
     ("correlation ids take the run id's time; the seed is not in the log", "workflow 5.0.0"),
     ("the log is read in commit order (createdAt, eventId); snapshots are prefixes", "5.0.0"),
-    ("ids of one write minted in any order (step_started before step_created)", "world-local 5.0.0-beta.29"),
+    (
+        "ids of one write minted in any order (step_started before step_created)",
+        "world-local 5.0.0-beta.29",
+    ),
     ("slot event ids, allocated at commit, unique per run", "spec 6 (world-local 5.0.0-beta.46)"),
     ("sealed log: `noop` fills an abandoned slot", "spec 7"),
     ("events after an entity's terminal event ignored", "spec 9"),

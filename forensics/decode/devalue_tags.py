@@ -221,6 +221,10 @@ def _error(tag: str, node: Slot, payload: object, out: Slot, native: bool) -> ob
         return _generic(tag, node, payload, out, native)
     result: dict[str, object] = {"name": payload.get("name", tag)}
     result.update((k, v) for k, v in payload.items() if k != "name")
+    if tag == "FatalError" and not native:
+        # The SDK revives it as its FatalError class, whose instances say `fatal: true`
+        # (the CLI prints it); the serialized form leaves the class field out.
+        result.setdefault("fatal", True)
     return result
 
 

@@ -132,6 +132,7 @@ def test_errors_become_name_message_stack() -> None:
     assert parse_devalue(text) == {
         "name": "FatalError",
         "message": "bad",
+        "fatal": True,  # the SDK's FatalError instances carry it; the payload does not
         "cause": {"name": "Error", "message": "c"},
     }
 
