@@ -12,6 +12,7 @@ import orjson
 from forensics.analysis.catalogue import all_codes
 from forensics.analysis.engine import CheckResult, check, explain_run, resolve_run
 from forensics.analysis.idsreport import ids_report, ids_rows
+from forensics.analysis.invariants import invariants_of
 from forensics.analysis.scan import Settings
 from forensics.cli import Context
 from forensics.cli.options import format_option
@@ -36,6 +37,7 @@ def finding_dict(f: Finding) -> dict[str, Any]:
         "event_ids": list(f.event_ids),
         "fatal_in": list(f.fatal_in),
         "replay_message": f.replay_message,
+        "invariants": list(invariants_of(f.code, f.evidence)),
         "evidence": f.evidence,
         "explanation": f.explanation,
     }
@@ -186,6 +188,9 @@ def render_explanation(result: CheckResult) -> str:
         head = f"[{f.severity}] {f.code}  {f.finding_id}"
         lines += ["", head + (f"  {f.correlation_id}" if f.correlation_id else "")]
         lines.append("  fatal in: " + (" ".join(f.fatal_in) or "no era"))
+        rules = invariants_of(f.code, f.evidence)
+        if rules:
+            lines.append("  breaks world-sim invariant: " + ", ".join(rules))
         if f.replay_message:
             lines.append(f"  replay: {f.replay_message}")
         for e in f.evidence.get("events", []):

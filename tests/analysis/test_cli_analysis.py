@@ -46,13 +46,14 @@ def test_check_json_shape_and_exit_code(capsys: pytest.CaptureFixture[str], db: 
     [finding] = data["findings"]
     assert list(finding) == [
         "id", "code", "severity", "run_id", "correlation_id", "event_ids", "fatal_in",
-        "replay_message", "evidence", "explanation",
+        "replay_message", "invariants", "evidence", "explanation",
     ]  # fmt: skip
     assert (finding["code"], finding["event_ids"], finding["fatal_in"]) == (
         "event-after-terminal",
         [e(5), e(6)],
         ["E0", "E1", "E2"],
     )
+    assert finding["invariants"] == ["step.no-restart-after-terminal"]
     assert (
         err == "forensics: 2 runs (2 analysed now): 1 ok, 1 anomalous, 0 inconclusive; 1 findings\n"
     )
@@ -85,11 +86,12 @@ def test_explain_prints_witness_and_explanation(
     code, out, _ = forensics(capsys, "--db", db, "explain", RUN)
     lines = out.splitlines()
     assert code == EXIT_ANOMALIES
-    assert lines[:7] == [
+    assert lines[:8] == [
         f"{RUN}: anomalous",
         "",
         "[error] event-after-terminal  " + lines[2].split()[2] + "  step_A",
         "  fatal in: E0 E1 E2",
+        "  breaks world-sim invariant: step.no-restart-after-terminal",
         "  replay: Unconsumed event in event log: eventType=step_started, correlationId=step_A,"
         f" eventId={e(6)}. This indicates a corrupted or invalid event log.",
         f"    #5  {e(5)}  step_completed  2026-11-21T09:00:00.005Z",
