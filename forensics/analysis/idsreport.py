@@ -14,13 +14,16 @@ from typing import Any, Final
 from forensics.analysis.ids import IdReport, analyse_ids, find_started_at, parse_correlation_id
 from forensics.analysis.rules_ids import creation_order
 from forensics.analysis.seed import int_to_body
+from forensics.analysis.versions import LINE_4, Line, line_of
 from forensics.analysis.vocab import CREATION, RESOLUTION, sql_list
 from forensics.store import Store
 
 _EVENTS: Final = f"""
 SELECT event_id, event_type, correlation_id,
     json_extract_string(event_data, '$.token') AS token,
-    json_extract_string(event_data, '$.workflowName') AS workflow_name, created_at
+    json_extract_string(event_data, '$.workflowName') AS workflow_name, created_at,
+    json_extract_string(event_data, '$.executionContext.workflowCoreVersion') AS core_version,
+    json_extract_string(event_data, '$.deploymentId') AS deployment, spec_version
 FROM (
     SELECT *, row_number() OVER (PARTITION BY event_id ORDER BY import_id) AS copy_no
     FROM events
@@ -39,6 +42,7 @@ class RunIds:
     report: IdReport
     created_by: dict[str, str]
     batch_of: dict[str, int]
+    line: Line = LINE_4
 
 
 def _ms(moment: datetime | None) -> int | None:
@@ -61,7 +65,9 @@ def ids_report(store: Store, run_id: str) -> RunIds:
     if started is None:
         started = _search_started(run_id, workflow, rows, order)
     report = analyse_ids(run_id, workflow, started, order, tokens, batch_of=batch_of)
-    return RunIds(report, created_by, batch_of)
+    opening = next((r for r in rows if r[1] == "run_created"), None)
+    line = line_of(opening[6], opening[8], opening[7]) if opening else LINE_4
+    return RunIds(report, created_by, batch_of, line)
 
 
 def _search_started(run_id: str, workflow: str, rows: list[Any], order: list[str]) -> int | None:
@@ -109,6 +115,7 @@ def ids_rows(view: RunIds) -> tuple[list[str], list[tuple[Any, ...]], dict[str, 
         )
         for e in r.entries
     ]
+    known = view.line.seed_known
     started = None
     if r.started_at_ms is not None:
         moment = datetime.fromtimestamp(r.started_at_ms / 1000, UTC)
@@ -120,8 +127,8 @@ def ids_rows(view: RunIds) -> tuple[list[str], list[tuple[Any, ...]], dict[str, 
         "started_at": started,
         "started_at_source": r.started_at_source,
         "time_prefixes": list(r.time_prefixes),
-        "seed_b0": int_to_body(r.seed_b0) if r.seed_b0 is not None else None,
-        "seed_status": _seed_status(r.seed_matches),
+        "seed_b0": int_to_body(r.seed_b0) if r.seed_b0 is not None and known else None,
+        "seed_status": _seed_status(r.seed_matches) if known else _UNKNOWN_SEED.format(view.line),
         "missing_ordinals": list(r.missing_ordinals),
         "shared_bodies": [list(g) for g in r.shared_bodies],
         "ordinal_regressions": [list(p) for p in r.ordinal_regressions],
@@ -129,6 +136,9 @@ def ids_rows(view: RunIds) -> tuple[list[str], list[tuple[Any, ...]], dict[str, 
         "auto_token_hooks": list(r.auto_token_hooks),
     }
     return ID_COLUMNS, rows, summary
+
+
+_UNKNOWN_SEED: Final = "not reproducible ({0.name}: the seed is not in the log)"
 
 
 def _seed_status(matches: bool | None) -> str:

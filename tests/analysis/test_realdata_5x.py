@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from forensics.analysis.engine import CheckResult, check
+from forensics.analysis.idsreport import ids_report, ids_rows
 from forensics.importers.run import import_paths
 from forensics.store import Store
 
@@ -166,3 +167,12 @@ def test_hook_received_after_run_completed_is_found(tmp_path: Path) -> None:
         "run_completed",
         "hook_received",
     ]
+
+
+def test_ids_says_the_5x_seed_is_not_reproducible(local_store: Path) -> None:
+    with Store(local_store, read_only=True) as store:
+        _, rows, summary = ids_rows(ids_report(store, "wrun_01M98MYN5PDXE0SAXXCS69B1SN"))
+    assert summary["seed_status"] == "not reproducible (5.x: the seed is not in the log)"
+    assert summary["seed_b0"] is None
+    assert summary["time_prefixes"] == ["01M98MYN5P"]  # the run id's time
+    assert [r[3] for r in rows] == [0, 1, 2]  # ordinals follow the draws in log order
