@@ -14,9 +14,11 @@ In the same run this script times, as medians of `--repeat` rounds:
 * the deep analysis behind `forensics explain RUN` of the 25,000-event run (its stored
   results dropped first), in process and as a process;
 
-and checks that every injected shape is among the findings.
+and checks that every injected shape is among the findings. `--slot-ids` runs the same on
+the position-id variant: the runs written as workflow 5.x spec-7 logs (event ids
+`evnt_000…n`, unique per run only; see `check_data.to_slots`), in a store of its own.
 
-    python bench/check.py [--rebuild] [--repeat 3]
+    python bench/check.py [--rebuild] [--repeat 3] [--slot-ids]
 """
 
 from __future__ import annotations
@@ -55,6 +57,20 @@ LAG_SQL = (
 )
 
 
+def use_variant(slot_ids: bool) -> None:
+    """Point the benchmark at the position-id variant's store."""
+    global STORE, MANIFEST, SLOT_IDS
+    if slot_ids:
+        STORE, MANIFEST, SLOT_IDS = (
+            OUT / "check-store-slot.duckdb",
+            OUT / "check-injected-slot.json",
+            True,
+        )
+
+
+SLOT_IDS = False
+
+
 def build(force: bool) -> list[Injected]:
     """The cached store and its injected shapes; built when missing, stale or forced."""
     if not force and STORE.exists() and MANIFEST.exists():
@@ -68,7 +84,7 @@ def build(force: bool) -> list[Injected]:
     source = OUT / "check-events.jsonl"
     started = time.perf_counter()
     with source.open("wb") as fh:
-        for event in bench_events(injected):
+        for event in bench_events(injected, slot_ids=SLOT_IDS):
             fh.write(orjson.dumps(event) + b"\n")
     print(
         f"generated {source.stat().st_size / 1e9:.2f} GB in {time.perf_counter() - started:.0f} s"
@@ -177,7 +193,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rebuild", action="store_true", help="rebuild the cached store")
     parser.add_argument("--repeat", type=int, default=3, help="timings per figure (median)")
+    parser.add_argument("--slot-ids", action="store_true", help="the spec-7 position-id variant")
     args = parser.parse_args()
+    use_variant(args.slot_ids)
     injected = build(args.rebuild)
     big, n = injected[-1].run_id, args.repeat
     with Store(STORE, read_only=True) as store:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from synth import STEP, WORKFLOW, encode_body, encode_time, iso, synth_run, wrap
 
@@ -177,21 +177,53 @@ SHAPES: dict[int, Shape] = {
 BIG_SHAPES: tuple[Shape, ...] = (late_started, name_conflict)
 
 
+# Shapes that cannot exist in a spec-7 log: its ids are positions allocated at commit (no
+# mint/commit inversion), and the CORRUPTED_EVENT_LOG text would name a ULID id.
+NOT_IN_SLOT_LOGS: Final = frozenset({"late_commit", "corrupted_error"})
+CORE_5X: Final = "5.0.0-beta.55"
+
+
 def _apply(evs: list[Event], shapes: tuple[Shape, ...], out: list[Injected]) -> None:
     for shape in shapes:
         code, witness = shape(evs)
         out.append(Injected(evs[0]["runId"], shape.__name__, code, witness))
 
 
-def bench_events(injected: list[Injected], runs: int = RUNS) -> Iterator[Event]:
-    """Every event of the benchmark store in run order; fills `injected` as it goes."""
+def to_slots(evs: list[Event], injected: list[Injected]) -> list[Event]:
+    """The run as workflow 5.x on world-local 5.0.0-beta.46 writes it: spec 7, event ids
+    `evnt_` + 26-digit positions from 1 in log order, correlation ids with the run id's time;
+    the witnesses of the run's injected shapes are renamed to match."""
+    run_id = str(evs[0]["runId"])
+    slots = {e["eventId"]: f"evnt_{n:026d}" for n, e in enumerate(evs, 1)}
+    for e in evs:
+        e["eventId"], e["specVersion"] = slots[e["eventId"]], 7
+        cid = e.get("correlationId")
+        if cid:
+            e["correlationId"] = cid[:5] + run_id[5:15] + cid[15:]
+    data = evs[0]["eventData"]
+    data["deploymentId"] = f"dpl_local@{CORE_5X}"
+    data["executionContext"] = {"workflowCoreVersion": CORE_5X}
+    for i, shape in enumerate(injected):
+        if shape.run_id == run_id:
+            injected[i] = Injected(run_id, shape.shape, shape.code,
+                                   tuple(slots[w] for w in shape.witness))  # fmt: skip
+    return evs
+
+
+def bench_events(
+    injected: list[Injected], runs: int = RUNS, *, slot_ids: bool = False
+) -> Iterator[Event]:
+    """Every event of the benchmark store in run order; fills `injected` as it goes.
+    `slot_ids` writes the runs as spec-7 logs of the 5.x line (see `to_slots`)."""
     rng = random.Random(7)
     for index in range(runs + 1):
         size = EVENTS_PER_RUN if index < runs else BIG_RUN_EVENTS
         evs = reseed(list(synth_run(index, size, rng)))
         shapes = BIG_SHAPES if index == runs else ((SHAPES[index],) if index in SHAPES else ())
+        if slot_ids:
+            shapes = tuple(s for s in shapes if s.__name__ not in NOT_IN_SLOT_LOGS)
         _apply(evs, shapes, injected)
-        yield from evs
+        yield from (to_slots(evs, injected) if slot_ids else evs)
 
 
 def big_run_id(injected: list[Injected]) -> str:

@@ -7,12 +7,15 @@ sample sources and `manifest.json` into this folder or `--out`:
   crash-recovered real run copied verbatim, plus two synthetic corrupted runs;
 - `world-postgres-events.jsonl.gz`: world-postgres events as JSON Lines (one real run, two
   corrupted ones with `wevt_` ids);
+- `world-local-5x-events.jsonl.gz`: four real runs of Workflow DevKit 5.x on world-local
+  (slot ids, a `gzip` error payload, a duplicate `run_completed`, non-causal ULIDs);
 - `hosted-api-v1-events.json`: saved hosted API v1 event pages of one corrupted run;
 - `dynamodb-incident-scan.json`: an `aws dynamodb scan` of two corrupted runs with the
   incident-dump attributes `writtenAt` and `lastKnownEventId`.
 
 `--refresh-excerpt CAPTURE` first re-reads the real runs from a capture folder (see
-`_real.py`); without it the builder uses the excerpt kept beside it.
+`_real.py`), `--refresh-excerpt-5x CAPTURE` the 5.x ones (`_real5x.py`); without them the
+builder uses the excerpts kept beside it.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import shutil
 from pathlib import Path
 from typing import Any, Final
 
-from forensics.samples import _hosted, _local, _postgres, build_incident
+from forensics.samples import _hosted, _local, _postgres, _real5x, build_incident
 from forensics.samples._formats import pretty
 from forensics.samples._kit import Sample
 from forensics.samples._local_dir import story_files
@@ -43,7 +46,15 @@ POSTGRES: Final = "world-postgres-events.jsonl.gz"
 API_V1: Final = "hosted-api-v1-events.json"
 DYNAMODB: Final = "dynamodb-incident-scan.json"
 MANIFEST: Final = "manifest.json"
-OUTPUTS: Final = (WORLD_LOCAL, POSTGRES, API_V1, DYNAMODB, MANIFEST, *build_incident.OUTPUTS)
+OUTPUTS: Final = (
+    WORLD_LOCAL,
+    POSTGRES,
+    _real5x.FILE,
+    API_V1,
+    DYNAMODB,
+    MANIFEST,
+    *build_incident.OUTPUTS,
+)
 API_PAGE_LIMIT: Final = 12
 
 Files = dict[str, bytes]
@@ -71,6 +82,10 @@ def outputs() -> Files:
     files[POSTGRES] = jsonl_file(rows, [s.story for s in postgres])
     manifest += [_pg_entry(run, rows) for run in POSTGRES_RUNS]
     manifest += [_entry(sample, POSTGRES, "jsonl") for sample in postgres]
+
+    events5x = _real5x.load_excerpt5x()
+    files[_real5x.FILE] = _real5x.events_file(events5x)
+    manifest += _real5x.entries(events5x)
 
     api = _hosted.double_step_completed()
     files[API_V1] = pretty(api_pages(api.story, API_PAGE_LIMIT)) + b"\n"
@@ -160,9 +175,17 @@ def main(argv: list[str] | None = None) -> int:
         metavar="CAPTURE",
         help="re-read the real runs from this capture folder first",
     )
+    parser.add_argument(
+        "--refresh-excerpt-5x",
+        type=Path,
+        metavar="CAPTURE",
+        help="re-read the real 5.x runs from this capture folder first",
+    )
     args = parser.parse_args(argv)
     if args.refresh_excerpt is not None:
         refresh_excerpt(args.refresh_excerpt)
+    if args.refresh_excerpt_5x is not None:
+        _real5x.refresh_excerpt5x(args.refresh_excerpt_5x)
     files = outputs()
     write(args.out, files)
     print(f"wrote {len(files)} files into {args.out}")
