@@ -109,24 +109,24 @@ def test_cli_capture_and_data_files_agree(local_store: Path) -> None:
     formats = {r[0] for r in rows}
     assert {"devl", "gzip"} <= formats
     for _, mine, theirs in rows:
-        assert _comparable(json.loads(mine)) == _comparable(json.loads(theirs))
+        assert comparable(json.loads(mine)) == comparable(json.loads(theirs))
 
 
-def _comparable(value: Any) -> Any:
+def comparable(value: Any) -> Any:
     """A decoded value as the CLI prints it: a `Request` loses its headers (JSON of a
     `Headers` is `{}`) and its body stream is a reference by id."""
     if isinstance(value, list):
-        return [_comparable(v) for v in value]
+        return [comparable(v) for v in value]
     if not isinstance(value, dict):
         return value
     if value.get("__type") == "Request":
         body = value.get("body")
         stream = body.get("name") if isinstance(body, dict) else body
         rest = {k: v for k, v in value.items() if k not in ("__type", "headers", "body")}
-        return {**_comparable(rest), "headers": {}, "body": stream}
+        return {**comparable(rest), "headers": {}, "body": stream}
     if value.get("__type") == "__workflow_stream_ref__":
         return value.get("streamId")
-    return {k: _comparable(v) for k, v in value.items()}
+    return {k: comparable(v) for k, v in value.items()}
 
 
 def test_ulid_world_local_beta29_is_healthy(tmp_path: Path) -> None:

@@ -8,13 +8,17 @@ skipped because they only matter to psql itself.
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 
 import psycopg
 
 
 def load_dump(conn: psycopg.Connection[tuple[object, ...]], path: Path) -> None:
-    lines = iter(path.read_text().splitlines(keepends=True))
+    """Load `path` (plain SQL, or gzip-compressed when it ends in `.gz`)."""
+    raw = path.read_bytes()
+    text = (gzip.decompress(raw) if path.suffix == ".gz" else raw).decode()
+    lines = iter(text.splitlines(keepends=True))
     pending: list[str] = []
     for line in lines:
         if line.startswith("\\"):
