@@ -131,7 +131,8 @@ def classify(doc: Any) -> Doc | None:
     """(kind, items) of an inspect document, or None when it is not one."""
     if isinstance(doc, dict):
         data = doc.get("data")
-        if isinstance(data, list) and ("hasMore" in doc or "cursor" in doc):
+        # `pages`: the CLI's pages followed by cursor and merged into one list
+        if isinstance(data, list) and ("hasMore" in doc or "cursor" in doc or "pages" in doc):
             if not data:
                 return "empty", []
             kind = item_kind(data[0])

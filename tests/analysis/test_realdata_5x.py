@@ -176,3 +176,17 @@ def test_ids_says_the_5x_seed_is_not_reproducible(local_store: Path) -> None:
     assert summary["seed_b0"] is None
     assert summary["time_prefixes"] == ["01M98MYN5P"]  # the run id's time
     assert [r[3] for r in rows] == [0, 1, 2]  # ordinals follow the draws in log order
+
+
+def test_merged_cli_pages_import(tmp_path: Path) -> None:
+    """The capture's `runs.json`/`hooks.json` are the CLI's pages merged into
+    `{"data": [...], "pages": n}` (the 5.x CLI caps `--limit` at 100): imported, not skipped."""
+    inspect = _extract("local-inspect.tar.gz", tmp_path)
+    with Store(tmp_path / "cli.duckdb") as store:
+        [summary] = import_paths(store, [inspect])
+        hooks = store.con.execute("SELECT count(*) FROM entities WHERE kind = 'hook'").fetchone()
+        runs = store.con.execute("SELECT count(*) FROM run_records").fetchone()
+    # records read: runs.json's 83 and every per-run run.json, of 83 runs
+    assert (summary.read, summary.quarantined, summary.runs, runs) == (4327, 0, 166, (83,))
+    assert not [n for n in summary.notes if "not inspect output" in n]
+    assert hooks == (2,)  # the hooks still waiting when the capture was taken
