@@ -17,6 +17,8 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
+import duckdb
+
 from forensics.analysis.scan import Scan
 
 SPEC_SLOT_IDS: Final = 6
@@ -93,3 +95,17 @@ def run_lines(scan: Scan) -> dict[str, Line]:
     return {
         r["run_id"]: line_of(r["core_version"], r["spec_version"], r["deployment"]) for r in rows
     }
+
+
+_OPENING_SQL: Final = """
+SELECT json_extract_string(event_data, '$.executionContext.workflowCoreVersion'),
+    spec_version, json_extract_string(event_data, '$.deploymentId')
+FROM events WHERE run_id = ? AND event_type = 'run_created' AND NOT staged
+ORDER BY import_id LIMIT 1
+"""
+
+
+def line_of_run(con: duckdb.DuckDBPyConnection, run_id: str) -> Line:
+    """The line of one run, from its `run_created` (the 4.x rules when it has none)."""
+    rows = con.execute(_OPENING_SQL, [run_id]).fetchall()
+    return line_of(rows[0][0], rows[0][1], rows[0][2]) if rows else LINE_4

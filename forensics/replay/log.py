@@ -2,7 +2,9 @@
 
 A replay loads the log in eventId order; writers commit in another order. Commit order is
 the write time where the source records one for every event of the run, else eventId order
-(the order ids were minted in). Each event carries what the digest formula needs (type,
+(the order ids were minted in). Where a world mints the ids of one write in any order
+(world-local 5.x with ULIDs), a creation comes before the events of its entity written with
+it, as the runtime reads them. Each event carries what the digest formula needs (type,
 correlation id, step name), its hook token, its times and the fence its writer sent.
 """
 
@@ -10,10 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Final
+from typing import Any, Final
 
 import duckdb
 
+from forensics.analysis.versions import line_of_run
 from forensics.analysis.vocab import OUT_OF_BAND, REPLAY_ORIGIN
 from forensics.store.schema import copy_order
 from forensics.store.traces import item_line
@@ -131,12 +134,34 @@ ORDER BY event_id
 def load_log(con: duckdb.DuckDBPyConnection, run_id: str) -> RunLog:
     """The run's log (empty when only traces of it were imported)."""
     rows = con.execute(_SQL, [run_id]).fetchall()
+    if line_of_run(con, run_id).one_write_any_id_order:
+        rows = creations_first(rows)
     events = tuple(LogEvent(n, *row) for n, row in enumerate(rows))
     head = con.execute(
         "SELECT workflow_name, started_at FROM runs WHERE run_id = ?", [run_id]
     ).fetchall()
     workflow, started = head[0] if head else (None, None)
     return build_log(run_id, workflow, started, events)
+
+
+def creations_first(rows: list[Any]) -> list[Any]:
+    """Rows (event id, type, correlation id, ..., created µs, ...) with each creation moved
+    before the events of its entity that sort before it but were written in the same
+    millisecond: one write, whose ids a world-local 5.x ULID world minted in any order."""
+    out = list(rows)
+    for row in rows:
+        if row[1] not in CREATIONS:
+            continue
+        j = out.index(row)
+        while j > 0 and _same_write(out[j - 1], row):
+            out[j - 1], out[j] = out[j], out[j - 1]
+            j -= 1
+    return out
+
+
+def _same_write(earlier: Any, creation: Any) -> bool:
+    ms = (earlier[5] or 0) // 1000, (creation[5] or 0) // 1000
+    return bool(earlier[2] == creation[2] and earlier[5] is not None and ms[0] == ms[1])
 
 
 def build_log(

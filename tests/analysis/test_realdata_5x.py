@@ -20,6 +20,8 @@ import pytest
 from forensics.analysis.engine import CheckResult, check
 from forensics.analysis.idsreport import ids_report, ids_rows
 from forensics.importers.run import import_paths
+from forensics.replay.log import creations_first
+from forensics.replay.replays import run_replays
 from forensics.store import Store
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "realdata-5x"
@@ -190,3 +192,32 @@ def test_merged_cli_pages_import(tmp_path: Path) -> None:
     assert (summary.read, summary.quarantined, summary.runs, runs) == (4327, 0, 166, (83,))
     assert not [n for n in summary.notes if "not inspect output" in n]
     assert hooks == (2,)  # the hooks still waiting when the capture was taken
+
+
+def test_one_write_of_beta29_is_rebuilt_as_one_replay_decision(tmp_path: Path) -> None:
+    """world-local beta.29 gives a step's `step_started` an id below its `step_created`
+    (both written at once): the rebuilt replays load the log before that write and create
+    the step, instead of loading the step's start before its creation."""
+    with Store(tmp_path / "b35.duckdb") as store:
+        import_paths(store, [DATA / "local-b35-events.jsonl.gz"])
+        rr = run_replays(store.con, "wrun_01M98QW3GWZNENM1H2BY01RKHE")
+    types = [e.event_type for e in rr.log.events]
+    assert types[2:6] == ["step_created", "step_started", "step_completed", "step_created"]
+    tails = [rr.log.events[r.snapshot.end - 1].event_type for r in rr.replays if r.snapshot.end]
+    assert tails == ["run_started", "step_completed", "step_completed", "step_completed"]
+    assert [rr.log.events[r.writes[0]].event_type for r in rr.replays] == [
+        "step_created", "step_created", "step_created", "run_completed",
+    ]  # fmt: skip
+
+
+def test_creations_first_moves_only_same_write_events() -> None:
+    def row(n: int, kind: str, cid: str, us: int) -> tuple[object, ...]:
+        return (f"e{n}", kind, cid, None, None, us, None, None, None)
+
+    rows = [
+        row(1, "step_started", "step_A", 1_000_100),
+        row(2, "step_created", "step_A", 1_000_900),  # same millisecond: one write
+        row(3, "step_started", "step_B", 1_000_000),
+        row(4, "step_created", "step_B", 2_000_000),  # another millisecond: left alone
+    ]
+    assert [r[0] for r in creations_first(rows)] == ["e2", "e1", "e3", "e4"]
