@@ -8,10 +8,13 @@ catalogue and decide which figures a finding links to.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from forensics.analysis.catalogue import by_code
+from forensics.analysis.invariants import invariants_of
 from forensics.report._query import Con, fetch, has_table
 
 _ORDER = "CASE severity WHEN 'error' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END"
@@ -29,6 +32,7 @@ class FindingInfo:
     fatal_in: tuple[str, ...]
     replay_message: str | None
     explanation: str
+    invariants: tuple[str, ...] = ()  # the world-sim rules it breaks
 
 
 def findings_info(con: Con, run_id: str) -> tuple[FindingInfo, ...]:
@@ -38,7 +42,7 @@ def findings_info(con: Con, run_id: str) -> tuple[FindingInfo, ...]:
     rows = fetch(
         con,
         "SELECT finding_id, code, severity, correlation_id, event_ids, fatal_in,"
-        f" replay_message, explanation FROM findings WHERE run_id = ?"
+        f" replay_message, explanation, evidence FROM findings WHERE run_id = ?"
         f" ORDER BY {_ORDER}, code, finding_id",
         [run_id],
     )
@@ -64,9 +68,15 @@ def findings_info(con: Con, run_id: str) -> tuple[FindingInfo, ...]:
             fatal_in=tuple(r["fatal_in"]),
             replay_message=r["replay_message"],
             explanation=str(r["explanation"] or ""),
+            invariants=invariants_of(str(r["code"]), _evidence(r["evidence"])),
         )
         for r in rows
     )
+
+
+def _evidence(value: object) -> dict[str, Any]:
+    loaded = json.loads(value) if isinstance(value, str) else value
+    return loaded if isinstance(loaded, dict) else {}
 
 
 def witness_map(findings: Sequence[FindingInfo]) -> dict[str, tuple[str, ...]]:

@@ -166,6 +166,8 @@ def _card(n: int, f: FindingInfo) -> Card:
             f"Fatal in {', '.join(f.fatal_in)}"
             + (f"; a replay would report: {f.replay_message}" if f.replay_message else ".")
         )
+    if f.invariants:
+        body.append(f"Breaks world-sim invariant {', '.join(f.invariants)}.")
     body.append(f"Witness events: {where}." if where else "No witness event.")
     links = (
         Link("timeline", "#timeline"),

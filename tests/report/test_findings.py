@@ -48,6 +48,11 @@ def test_findings_of_the_drain_sync_run(checked: duckdb.DuckDBPyConnection) -> N
     )
     assert all(f.explanation for f in found)
     assert all(f.explanation.startswith("Let E1 = ") for f in found if f.family != "replay")
+    # upstream's simulator names the rule the step-name conflict breaks; the others have none
+    assert {f.code: f.invariants for f in found if f.invariants} == {
+        "step-name-conflict": ("step.created-once",),
+        "duplicate-creation": ("step.created-once",),
+    }
     assert witness_map(found)["evnt_01KSP9N4KE696JQ7MBCVNHK30F"] == (
         "corrupted-log-error",
         "fence-break",

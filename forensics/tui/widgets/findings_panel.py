@@ -18,6 +18,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Static
 
+from forensics.analysis.invariants import invariants_of
 from forensics.model import Finding
 from forensics.tui import format as fmt
 from forensics.tui.sources import ListSource
@@ -52,6 +53,9 @@ def finding_text(finding: Finding) -> RenderableType:
         parts.append(Text("Fatal in no era: a replay consumes it."))
     if finding.replay_message:
         parts.append(Text.assemble(("A replay would report: ", "bold"), finding.replay_message))
+    rules = invariants_of(finding.code, finding.evidence)
+    if rules:
+        parts.append(Text.assemble(("Breaks world-sim invariant: ", "bold"), ", ".join(rules)))
     ids = ", ".join(finding.event_ids) or "none"
     parts.append(Text.assemble(("Witness: ", "bold"), ids, ("  (Enter shows them)", "italic")))
     if finding.evidence:
