@@ -31,17 +31,17 @@ SINCE = datetime(2026, 11, 1, tzinfo=UTC)
 
 def test_summary(con: duckdb.DuckDBPyConnection) -> None:
     assert fleet_summary_info(con) == FleetSummary(
-        runs=16,
-        events=401,
-        workflows=10,
+        runs=20,
+        events=539,
+        workflows=12,
         first_event_ms=ms("2026-05-12T08:21:37.904Z"),
-        last_event_ms=ms("2026-11-21T09:12:04.951Z"),
+        last_event_ms=ms("2026-12-07T17:12:28.756Z"),  # the 5.x sample runs
         analysed_runs=0,
         findings=0,
         since_ms=None,
     )
     recent = fleet_summary_info(con, since=SINCE)
-    assert (recent.runs, recent.events, recent.since_ms) == (10, 134, ms("2026-11-01T00:00:00Z"))
+    assert (recent.runs, recent.events, recent.since_ms) == (14, 272, ms("2026-11-01T00:00:00Z"))
 
 
 def test_runs_by_status(con: duckdb.DuckDBPyConnection) -> None:
@@ -49,7 +49,7 @@ def test_runs_by_status(con: duckdb.DuckDBPyConnection) -> None:
         # the incident run's log has no terminal event and no run record: status unknown
         ("failed", "running", "completed", "unknown"),
         (NOT_ANALYSED,),
-        ((5, 1, 9, 1),),
+        ((6, 1, 12, 1),),
     )
 
 
@@ -57,7 +57,7 @@ def test_event_counts_against_the_cap(con: duckdb.DuckDBPyConnection) -> None:
     info = event_count_info(con)
     assert info == EventCountInfo(
         edges=(0, 10, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 25_000, 25_001),
-        runs=(3, 9, 3, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0),
+        runs=(4, 11, 3, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0),
         at_cap=0,
         largest=208,
         largest_run_id="wrun_01KSNVVXH82P5GM40D6F9152JF",
@@ -66,8 +66,8 @@ def test_event_counts_against_the_cap(con: duckdb.DuckDBPyConnection) -> None:
 
 def test_workflow_rates_without_analysis(con: duckdb.DuckDBPyConnection) -> None:
     rates = workflow_anomaly_info(con)
-    assert rates[0] == WorkflowRate("workflow//./workflows/demo//parallelWorkflow", 3, 0, 0, 0)
-    assert sum(r.runs for r in rates) == 16
+    assert rates[0] == WorkflowRate("workflow//./workflows/demo//sequentialWorkflow", 5, 0, 0, 0)
+    assert sum(r.runs for r in rates) == 20
     assert {r.rate for r in rates} == {0.0}
 
 
@@ -92,14 +92,14 @@ def test_slowest_steps(con: duckdb.DuckDBPyConnection) -> None:
             "wrun_01M7YNNSSK0N0CSWBKWGR75H4R",
             "step_01M7YNNSTFHM775NJGX0NCH75Z",
         ),
-        StepTiming(
-            "step//./workflows/replicate//verifyShard",
-            1,
-            2351.0,
-            2351.0,
-            2351,
-            "wrun_01KSNVVXH82P5GM40D6F9152JF",
-            "step_01KSNVVZTW5ANNS83PGTXV5PMN",
+        StepTiming(  # a 5.x stress run: a hook-vs-sleep cycle that waited for the sleep
+            "step//./workflows/stress//verifyWake",
+            10,
+            149.0,
+            2456.0,
+            2600,
+            "wrun_01M98MZV1J9SDZYY1NS361EZ7R",
+            "step_01M98MZV1JTXA0NJHREPJ3RNF5",
         ),
     )
     # the step that ran is named by its started/completed events, not the losing create
@@ -113,7 +113,7 @@ def test_slowest_steps(con: duckdb.DuckDBPyConnection) -> None:
     ]
     assert [s.step_name for s in slowest_steps_info(con, since=SINCE, limit=2)] == [
         "step//./workflows/demo//slowStep",
-        "step//./workflows/demo//flakyCharge",
+        "step//./workflows/stress//verifyWake",
     ]
 
 

@@ -58,23 +58,26 @@ def checked(demo_db: Path, tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection
 
 def test_findings_by_code_per_week(checked: duckdb.DuckDBPyConnection) -> None:
     info = findings_over_time_info(checked)
-    assert info.unit == "week"  # May to November
-    assert info.total == 18
+    assert info.unit == "week"  # May to December
+    assert info.total == 19
     assert info.codes[:2] == ("corrupted-log-error", "event-after-terminal")
     assert info.buckets == (
         ms("2026-05-11T00:00:00Z"),
         ms("2026-05-25T00:00:00Z"),
         ms("2026-06-15T00:00:00Z"),
         ms("2026-11-16T00:00:00Z"),
+        ms("2026-12-07T00:00:00Z"),  # the 5.x sample runs
     )
-    assert dict(zip(info.codes, info.counts, strict=True))["corrupted-log-error"] == (2, 2, 1, 0)
+    counts = dict(zip(info.codes, info.counts, strict=True))
+    assert counts["corrupted-log-error"] == (2, 2, 1, 0, 0)
+    assert counts["run-lifecycle"] == (0, 0, 0, 0, 1)  # the duplicate run_completed
 
 
 def test_status_by_verdict(checked: duckdb.DuckDBPyConnection) -> None:
     assert runs_by_status_info(checked) == StatusVerdictInfo(
         ("failed", "running", "completed", "unknown"),
         ("anomalous", "ok"),
-        ((5, 1, 1, 1), (0, 0, 8, 0)),
+        ((5, 1, 2, 1), (1, 0, 10, 0)),
     )
 
 
@@ -85,7 +88,7 @@ def test_anomaly_rate_per_workflow(checked: duckdb.DuckDBPyConnection) -> None:
         WorkflowRate("workflow//./workflows/inventory//inventorySyncWorkflow", 1, 1, 1, 0),
     )
     seq = next(r for r in rates if r.workflow_name.endswith("sequentialWorkflow"))
-    assert (seq.runs, seq.analysed, seq.anomalous, round(seq.rate, 3)) == (3, 3, 2, 0.667)
+    assert (seq.runs, seq.analysed, seq.anomalous, round(seq.rate, 3)) == (5, 5, 2, 0.4)
 
 
 def test_runs_to_read_first(checked: duckdb.DuckDBPyConnection) -> None:
@@ -112,4 +115,4 @@ def test_runs_to_read_first(checked: duckdb.DuckDBPyConnection) -> None:
             ("corrupted-log-error", "event-after-terminal", "multiple-terminals"),
         ),
     )
-    assert len(runs_to_read_info(checked)) == 8  # every anomalous run, no ok one
+    assert len(runs_to_read_info(checked)) == 9  # every anomalous run, no ok one

@@ -84,4 +84,4 @@ def test_fleet_report_sections(con: duckdb.DuckDBPyConnection, tmp_path: Path) -
         "slowest-steps",
     ]
     assert "No run has been analysed yet: run `forensics check`" in html.replace("&#x27;", "'")
-    assert "<dd>16 runs of 10 workflows, 401 events</dd>" in html
+    assert "<dd>20 runs of 12 workflows, 539 events</dd>" in html

@@ -34,7 +34,7 @@ def test_run_report_prints_the_path(
 def test_fleet_report_since(demo_copy: Path, tmp_path: Path) -> None:
     out = tmp_path / "fleet.html"
     assert run(demo_copy, "--fleet", "--since", "2026-11-01", "-o", str(out)) == 0
-    assert "<dd>10 runs of 7 workflows, 134 events</dd>" in out.read_text()
+    assert "<dd>14 runs of 9 workflows, 272 events</dd>" in out.read_text()
 
 
 def test_one_figure_as_html(demo_copy: Path, tmp_path: Path) -> None:

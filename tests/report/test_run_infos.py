@@ -37,7 +37,7 @@ def test_header_of_the_self_conflict_run(con: duckdb.DuckDBPyConnection) -> None
         waits=0,
         staged_events=1,  # the resumeHook() waiting under .locks, not in the log
         conflicting_events=0,
-        sources=(SourceInfo(4, "world-local", str(SAMPLES_DIR / "world-local-data"), 8),),
+        sources=(SourceInfo(5, "world-local", str(SAMPLES_DIR / "world-local-data"), 8),),
         verdict=None,
         verdict_reason=None,
         findings_by_severity=(),
