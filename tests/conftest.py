@@ -1,7 +1,8 @@
 """Fixtures shared by the whole suite, and the CI rule that no test may skip silently.
 
 `FORENSICS_NO_SKIP=1` (set by `.ci/run`) turns every skip into a failure: a missing
-PostgreSQL, DynamoDB endpoint, Chromium or shared data set must break CI, not hide.
+PostgreSQL, DynamoDB endpoint or Chromium must break CI, not hide. The real logs the tests
+read are in the repository (`tests/data/realdata`), so they never skip for want of data.
 """
 
 from __future__ import annotations
@@ -15,9 +16,7 @@ import pytest
 
 from forensics.importers.run import import_paths
 from forensics.store import Store
-
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-REALDATA = SHARED / "realdata"
+from tests.realdata import REALDATA
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -34,8 +33,7 @@ def pytest_runtest_makereport(
 
 @pytest.fixture(scope="session")
 def realdata() -> Path:
-    if not REALDATA.is_dir():
-        pytest.skip(f"the shared real data set is not beside the checkout ({REALDATA.name})")
+    """The real 4.8.9 logs kept in the repository (tests/data/realdata)."""
     return REALDATA
 
 

@@ -28,8 +28,7 @@ from forensics.analysis.seed import (
     encode_time,
     int_to_body,
 )
-
-REALDATA = Path(__file__).resolve().parents[2].parent / "shared" / "realdata"
+from tests.realdata import REALDATA
 
 RUN_ID = "wrun_01JZ0000000000000000000000"
 WORKFLOW = "workflow//./src/workflows/demo.ts//demoWorkflow"
@@ -352,15 +351,8 @@ def _postgres_runs() -> list[Run]:
     return runs
 
 
-needs_realdata = pytest.mark.skipif(
-    not REALDATA.is_dir(), reason=f"real Workflow DevKit data not found at {REALDATA}"
-)
-
-
 @pytest.fixture(scope="module")
 def real_runs(tmp_path_factory: pytest.TempPathFactory) -> list[Run]:
-    if not REALDATA.is_dir():
-        pytest.skip(f"real Workflow DevKit data not found at {REALDATA}")
     runs = _local_runs(tmp_path_factory.mktemp("workflow-data")) + _postgres_runs()
     assert len(runs) == 86
     return runs
@@ -379,7 +371,6 @@ def _report(run: Run) -> IdReport:
     )
 
 
-@needs_realdata
 def test_every_real_run_reproduces_its_correlation_ids(real_runs: list[Run]) -> None:
     for run in real_runs:
         cids = run.all_correlation_ids()
@@ -395,7 +386,6 @@ def test_every_real_run_reproduces_its_correlation_ids(real_runs: list[Run]) -> 
         assert {c[5:15] for c in cids} == {encode_time(run.started_at_ms)}
 
 
-@needs_realdata
 def test_analyse_ids_on_real_runs(real_runs: list[Run]) -> None:
     regressed: list[tuple[str, str]] = []
     for run in real_runs:
@@ -430,7 +420,6 @@ def test_analyse_ids_on_real_runs(real_runs: list[Run]) -> None:
     assert regressed == [("postgres", "parallelWorkflow")]
 
 
-@needs_realdata
 def test_webhook_tokens_are_predicted(real_runs: list[Run]) -> None:
     webhook_runs = [r for r in real_runs if r.short_name == "webhookWorkflow"]
     assert len(webhook_runs) == 8
@@ -449,7 +438,6 @@ def test_webhook_tokens_are_predicted(real_runs: list[Run]) -> None:
         assert rep.auto_token_hooks == ()
 
 
-@needs_realdata
 def test_find_started_at_on_postgres_runs(real_runs: list[Run]) -> None:
     pg = [r for r in real_runs if r.world == "postgres"]
     assert len(pg) == 43

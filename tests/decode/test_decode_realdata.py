@@ -1,6 +1,6 @@
 """Decoding the real world-local and world-postgres logs agrees with the CLI, byte for byte.
 
-The data set (see ``shared/realdata/README.md``) holds the same 43 runs per world, written
+The data set (see ``tests/data/realdata/README.md``) holds the same 43 runs per world, written
 by Workflow DevKit 4.8.9 itself, plus ``workflow inspect events --withData`` output for
 every run: the CLI's hydrated values are the ground truth for our decoding. Events are
 matched by runId and eventId within each world.
@@ -14,7 +14,6 @@ import tarfile
 import time
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,16 +30,11 @@ from forensics.decode import (
     to_jsonable,
     unwrap_binary,
 )
+from tests.realdata import REALDATA
 
-REALDATA = Path(__file__).resolve().parents[2].parent / "shared" / "realdata"
 WORLDS = ("local", "postgres")
 EVENTS_PER_WORLD = 448
 PAYLOADS_PER_WORLD = 249  # bytes payloads: 43 run inputs, 87 step inputs, 81 results, ...
-
-pytestmark = pytest.mark.skipif(
-    not (REALDATA / "local" / "local-events.jsonl").is_file(),
-    reason=f"real data not found at {REALDATA} (the shared folder sits beside the checkout)",
-)
 
 RawEvent = tuple[str, str, str, dict[str, Any]]  # runId, eventId, eventType, eventData
 CliEvents = dict[str, dict[tuple[str, str], dict[str, Any]]]  # world → (runId, eventId) → event

@@ -1,6 +1,6 @@
 """Test-only: realistic DynamoDB items and tables in each preset layout.
 
-Items come from the real world-postgres events of `shared/realdata` (ids minted by the SDK,
+Items come from the real world-postgres events of `tests/data/realdata` (ids minted by the SDK,
 `eventData` exactly as cbor-x wrote it, so payloads are CBOR tag-64 `devl` bytes), laid out as
 the public AWS World designs store them. Incident items add what the hosted backend's dumps
 carry: a write time of their own and the fence (`lastKnownEventId`) the writer sent.
@@ -14,19 +14,17 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import pytest
+from tests.realdata import REALDATA
 
 # Fake credentials every test runs with (checked never to show up anywhere), and the region.
 ACCESS_KEY = "AKIAFORENSICSTEST01"
 SECRET_KEY = "forensics-test-secret-never-printed-0123456789"
 REGION = "eu-west-1"
-PG_EVENTS = Path(__file__).resolve().parents[2].parent / "shared/realdata/postgres/pg-events.jsonl"
+PG_EVENTS = REALDATA / "postgres" / "pg-events.jsonl"
 PG_RUNS = PG_EVENTS.with_name("pg-workflow_runs.jsonl")
 
 
 def _jsonl(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        pytest.skip(f"the shared real data set is absent ({path.name} not found)")
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 

@@ -29,16 +29,14 @@ from forensics.importers.run import detect_format
 from forensics.importers.world_local import WorldLocalImporter
 from forensics.model import ImportSummary
 from forensics.store import Store
+from tests.realdata import REALDATA
 
-REALDATA = Path(__file__).resolve().parents[2].parent / "shared" / "realdata"
 INSPECT = InspectImporter()
 FATAL_RUN = "wrun_01M7YNNAST44YFK7BMMFBCW7YR"  # local fatalWorkflow: 2 steps, a run_failed
 WEBHOOK_RUNS = 3  # webhookWorkflow runs of the main scenario (their Request payloads differ)
 
 
 def _extract(archive: Path, target: Path) -> Path:
-    if not archive.is_file():
-        pytest.skip(f"real data not found: {archive} (the shared realdata folder is absent)")
     with tarfile.open(archive) as tar:
         tar.extractall(target, filter="data")
     return target

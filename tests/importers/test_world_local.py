@@ -18,8 +18,7 @@ from forensics.importers.run import detect_format, import_paths
 from forensics.importers.world_local import WorldLocalImporter, split_name
 from forensics.model import ImportSummary
 from forensics.store import Store
-
-REALDATA = Path(__file__).resolve().parents[2].parent / "shared" / "realdata"
+from tests.realdata import REALDATA
 
 # The README's table: event types per world.
 README_COUNTS = {
@@ -45,8 +44,6 @@ PENDING_HOOK_RUN = "wrun_01M7YNP78V66G73VW82PK0KD6D"
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
     archive = REALDATA / "local" / "workflow-data.tar.gz"
-    if not archive.is_file():
-        pytest.skip(f"real data not found: {archive} (the shared realdata folder is absent)")
     target = tmp_path_factory.mktemp("world-local")
     with tarfile.open(archive) as tar:
         tar.extractall(target, filter="data")

@@ -1,6 +1,6 @@
 """Test-only builders of the wire formats the API and DynamoDB importers read.
 
-Everything is built from the real events of the shared `realdata` set beside the checkout:
+Everything is built from the real events of the real `tests/data/realdata` set:
 v1 pages (JSON), v2/v3 pages (CBOR), v4 frame streams, and DynamoDB typed items for scan
 output and S3 exports.
 """
@@ -17,23 +17,20 @@ from pathlib import Path
 from typing import Any
 
 import cbor2
-import pytest
 
 from forensics.decode import PAYLOAD_FIELDS
 from forensics.model import ImportSummary
+from tests.realdata import REALDATA
 
 # The `run_import` fixture of conftest.py: (importer, path, options=None) -> summary.
 ImportRunner = Callable[..., ImportSummary]
 
-REALDATA = Path(__file__).resolve().parents[2].parent / "shared" / "realdata"
 LOCAL_EVENTS = REALDATA / "local" / "local-events.jsonl"
 PG_EVENTS = REALDATA / "postgres" / "pg-events.jsonl"
 PG_DECODED = REALDATA / "postgres" / "pg-events.decoded.jsonl"
 
 
 def _jsonl(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        pytest.skip(f"real data not found at {path} (the shared realdata folder is absent)")
     with path.open(encoding="utf-8") as fh:
         return [json.loads(line) for line in fh if line.strip()]
 

@@ -12,7 +12,6 @@ import os
 import re
 import secrets
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -25,8 +24,9 @@ from forensics.store import Store
 from tests.postgres.pg_dump import load_dump
 from tests.postgres.pg_eras import create_era, entity_rows, event_rows, insert
 from tests.postgres.pg_server import Server, find_server
+from tests.realdata import REALDATA
 
-REALDATA_PG = Path(__file__).resolve().parents[2].parent / "shared" / "realdata" / "postgres"
+REALDATA_PG = REALDATA / "postgres"
 PREFIX = f"forensics_t{os.getpid()}_{secrets.token_hex(2)}"
 
 
@@ -127,8 +127,6 @@ def empty_era_db(pg_admin: Admin, request: pytest.FixtureRequest) -> Callable[[s
 @pytest.fixture(scope="session")
 def real_pg(pg_admin: Admin) -> str:
     """A database loaded from the real world-postgres dump (schema, then data)."""
-    if not (REALDATA_PG / "pg-data.sql").is_file():
-        pytest.skip(f"the real world-postgres dump is not at {REALDATA_PG}")
     name = pg_admin.database("realdata")
     with pg_admin.connect(name) as conn:
         load_dump(conn, REALDATA_PG / "pg-schema.sql")

@@ -12,7 +12,6 @@ import base64
 import json
 import math
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import cbor2
@@ -24,10 +23,9 @@ from forensics.importers.base import RecordError
 from forensics.importers.normalize import split_payload
 from forensics.importers.postgres import decoding as events
 from forensics.importers.postgres.decoding import decode_blob, decode_json
+from tests.realdata import REALDATA
 
-REALDATA_EVENTS = (
-    Path(__file__).resolve().parents[2].parent / "shared" / "realdata" / "postgres"
-) / "pg-events.jsonl"
+REALDATA_EVENTS = REALDATA / "postgres" / "pg-events.jsonl"
 
 
 def reference(event_type: str, blob: bytes, spec: int | None) -> tuple[Any, ...]:
@@ -52,8 +50,6 @@ def ours(event_type: str, blob: bytes, spec: int | None) -> tuple[Any, ...]:
 
 
 def real_blobs() -> list[tuple[str, bytes, int | None]]:
-    if not REALDATA_EVENTS.is_file():
-        pytest.skip(f"real data not found at {REALDATA_EVENTS}")
     rows = [json.loads(line) for line in REALDATA_EVENTS.read_text().splitlines()]
     return [
         (r["type"], base64.b64decode(r["payload_cbor_b64"]), r["spec_version"])

@@ -19,8 +19,9 @@ from forensics.importers import parallel
 from forensics.importers.postgres import PostgresOptions, import_postgres, phases
 from forensics.importers.postgres.decoding import decode_columns, decode_job
 from forensics.store import Store
+from tests.realdata import REALDATA
 
-EVENTS = Path(__file__).resolve().parents[2].parent / "shared/realdata/postgres/pg-events.jsonl"
+EVENTS = REALDATA / "postgres" / "pg-events.jsonl"
 TABLES = {
     "events": "SELECT * EXCLUDE (import_id) FROM events ORDER BY event_id",
     "run_records": "SELECT * EXCLUDE (import_id) FROM run_records ORDER BY run_id",
@@ -31,8 +32,6 @@ TABLES = {
 
 
 def test_the_pool_returns_what_this_process_computes_in_order() -> None:
-    if not EVENTS.is_file():
-        pytest.skip(f"real data not found at {EVENTS}")
     rows = [json.loads(line) for line in EVENTS.read_text().splitlines()]
     works = [
         (

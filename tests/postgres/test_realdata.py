@@ -1,6 +1,6 @@
 """The real world-postgres dump imports into the same logs as the world-local copy.
 
-The capture ran the same scenarios against both worlds (`shared/realdata/README.md`), so
+The capture ran the same scenarios against both worlds (`tests/data/realdata/README.md`), so
 every postgres run has a world-local twin. Pairing rule: within each scenario's driver
 summary (`runs-<world>-<scenario>.json`), runs are keyed by workflow name and arguments
 with the host's run label (`<world>-<scenario>-<token>`) neutralised; runs sharing a key
