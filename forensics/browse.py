@@ -1,4 +1,4 @@
-"""Reading the store for people: runs, one run's events, resolving short run ids, exporting.
+"""Reading the store for people: runs, one run's events, exporting.
 
 Every function takes an open store and returns plain rows, so the CLI, the TUI and reports
 print the same thing.
@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from forensics.errors import InputError, UsageError
+from forensics.errors import UsageError
 from forensics.store import Store
 
 Rows = tuple[list[str], list[tuple[Any, ...]]]
@@ -41,29 +41,6 @@ def list_runs(
     if limit:
         sql += f" LIMIT {int(limit)}"
     return store.query(sql, params)
-
-
-# The run ids of the `runs` view, without its per-run figures (which cost a pass over the
-# whole log): runs with a record, and runs with an event of their log.
-_RUN_IDS = "(SELECT run_id FROM run_records UNION SELECT run_id FROM events WHERE NOT staged) ids"
-
-
-def resolve_run_id(store: Store, text: str) -> str:
-    """A full run id from a full id or a unique prefix/suffix of one."""
-    _, exact = store.query(f"SELECT run_id FROM {_RUN_IDS} WHERE run_id = ?", [text])
-    if exact:
-        return str(exact[0][0])
-    _, rows = store.query(
-        f"SELECT run_id FROM {_RUN_IDS} WHERE run_id LIKE ? OR run_id LIKE ?"
-        " ORDER BY run_id LIMIT 6",
-        [f"{text}%", f"%{text}"],
-    )
-    if len(rows) == 1:
-        return str(rows[0][0])
-    if not rows:
-        raise InputError(f"no run {text!r} in the store", hint="list runs with `forensics runs`")
-    shown = ", ".join(str(r[0]) for r in rows[:5])
-    raise UsageError(f"{text!r} matches several runs: {shown}", hint="give more of the run id")
 
 
 def run_events(store: Store, run_id: str, *, full: bool = False) -> Rows:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import click
@@ -52,3 +55,48 @@ def test_every_store_table_is_documented(tmp_store: Store) -> None:
         )[1]
     ]
     assert [n for n in names if f"`{n}`" not in README] == []
+
+
+FINDS_ANOMALIES = ("forensics check", "forensics explain")
+
+
+def _sh_block(heading: str) -> list[str]:
+    """The command lines of the first ```sh block after `heading`."""
+    section = README[README.index(heading) :]
+    block = section[section.index("```sh\n") + 6 : section.index("```\n", section.index("```sh"))]
+    return [line for line in block.splitlines() if line.strip()]
+
+
+def test_the_tour_and_the_replay_commands_run_as_written(tmp_path: Path) -> None:
+    """Every line of the quick tour, then the replay commands, in an empty folder, in one
+    shell (so `export` holds): each exits 0 (`check` and `explain` 1: anomalies found)."""
+    lines = _sh_block("## A quick tour") + _sh_block("## Replays")
+    script = ["set -u"]
+    for n, line in enumerate(lines):
+        script += [line, f'echo "tour-rc {n} $?" >> rcs']
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FORENSICS_")}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    done = subprocess.run(
+        ["bash", "-c", "\n".join(script)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    rcs = {
+        int(n): int(rc)
+        for _, n, rc in (r.split() for r in (tmp_path / "rcs").read_text().splitlines())
+    }
+    failed = [
+        (lines[n], rc)
+        for n, rc in rcs.items()
+        if rc != 0 and not (rc == 1 and lines[n].startswith(FINDS_ANOMALIES))
+    ]
+    assert failed == [], done.stderr[-3000:]
+    assert len(rcs) == len(lines)
+    assert "internal error" not in done.stderr
+    assert (tmp_path / "forensics-demo.duckdb").is_file() and (tmp_path / "mine.duckdb").is_file()
+    assert not (tmp_path / "forensics.duckdb").exists()  # nothing read or wrote the default
+    assert "event_created" not in done.stdout and '"run_created"' in done.stdout  # jq's output

@@ -22,7 +22,6 @@ from forensics.analysis.catalogue import Context, all_detectors
 from forensics.analysis.explain import explain
 from forensics.analysis.hits import Hit
 from forensics.analysis.scan import Settings
-from forensics.errors import InputError, UsageError
 from forensics.model import Finding, RunVerdict
 from forensics.store import Store
 from forensics.store.findings import replace_findings
@@ -253,25 +252,3 @@ def _read(store: Store, runs: list[str], codes: Sequence[str] | None, analysed: 
 def explain_run(store: Store, run_id: str, settings: Settings | None = None) -> CheckResult:
     """`check` of one run: its verdict and every finding, recomputed if stale."""
     return check(store, run_ids=[run_id], settings=settings)
-
-
-_MATCH_RUN = """
-SELECT run_id FROM (
-    SELECT DISTINCT run_id FROM events WHERE starts_with(run_id, $t) OR ends_with(run_id, $t)
-    UNION SELECT run_id FROM run_records WHERE starts_with(run_id, $t) OR ends_with(run_id, $t)
-) m ORDER BY run_id LIMIT 6
-"""
-
-
-def resolve_run(store: Store, text: str) -> str:
-    """A full run id from a full id or a unique start or end of one."""
-    rows = [str(r[0]) for r in store.con.execute(_MATCH_RUN, {"t": text}).fetchall()]
-    if text in rows:
-        return text
-    if len(rows) == 1:
-        return rows[0]
-    if not rows:
-        raise InputError(f"no run {text!r} in the store", hint="list runs with `forensics runs`")
-    raise UsageError(
-        f"{text!r} matches several runs: {', '.join(rows[:5])}", hint="give more of the run id"
-    )

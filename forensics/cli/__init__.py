@@ -112,13 +112,23 @@ class Context:
     show_default=True,
     help="The DuckDB store (env FORENSICS_DB).",
 )
+@click.option(
+    "--wait",
+    type=click.FloatRange(min=0),
+    default=None,
+    metavar="SECONDS",
+    help="How long to wait for a store another command holds (env FORENSICS_WAIT; 10).",
+)
 @click.version_option(__version__, prog_name="forensics")
 @click.pass_context
-def cli(ctx: click.Context, db: Path) -> None:
+def cli(ctx: click.Context, db: Path, wait: float | None) -> None:
     """Event-log forensics for durable workflow engines (Vercel Workflow DevKit).
 
     Import event logs into a DuckDB store, then look at runs, events and SQL over them.
     """
+    if wait is not None:
+        # every store this process opens reads it (forensics.store.opening.wait_seconds)
+        os.environ["FORENSICS_WAIT"] = str(wait)
     ctx.obj = Context(db)
 
 

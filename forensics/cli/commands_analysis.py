@@ -10,7 +10,7 @@ import click
 import orjson
 
 from forensics.analysis.catalogue import all_codes
-from forensics.analysis.engine import CheckResult, check, explain_run, resolve_run
+from forensics.analysis.engine import CheckResult, check, explain_run
 from forensics.analysis.idsreport import ids_report, ids_rows
 from forensics.analysis.invariants import invariants_of
 from forensics.analysis.scan import Settings
@@ -20,6 +20,7 @@ from forensics.cli.render import emit
 from forensics.errors import EXIT_ANOMALIES, EXIT_OK, StoreError, UsageError
 from forensics.model import Finding
 from forensics.store import Store
+from forensics.store.runids import resolve_run
 
 TABLE_COLUMNS = ("severity", "code", "run_id", "correlation_id", "event_ids", "fatal_in", "id")
 CSV_COLUMNS = ("id", "code", "severity", "run_id", "correlation_id", "event_ids", "fatal_in",

@@ -25,7 +25,7 @@ from forensics.importers.dynamodb_live import (
     import_dynamodb,
 )
 from forensics.importers.mapping import PRESETS, resolve_mapping
-from forensics.store import Store
+from forensics.store.opening import writing
 
 PRESET_COLUMNS = ["preset", "role", "attribute", "key", "meaning"]
 
@@ -155,7 +155,7 @@ def _import_command(group: click.Group) -> None:
         )
         target = Target(table, region, profile, endpoint_url, max_attempts=max_attempts)
         conn = connect(target, segments)
-        with _progress(f"reading {table}") as advance, Store(obj.db) as store:
+        with _progress(f"reading {table}") as advance, writing(obj.db) as store:
             options = ImportOptions(options.key, options.mapping, preset, advance)
             summary = import_dynamodb(store, conn, options, live)
             prepare_analysis(store, [summary])

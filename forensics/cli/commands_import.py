@@ -20,6 +20,7 @@ from forensics.importers.base import ImportOptions
 from forensics.importers.run import import_paths
 from forensics.model import ImportSummary
 from forensics.store import Store
+from forensics.store.opening import writing
 
 BUILTIN_FORMATS = "world-local, inspect, api-v4, api-v1, jsonl, dynamodb-json, trace"
 SUMMARY_COLUMNS = [
@@ -180,7 +181,7 @@ def register(cli: click.Group) -> None:
         preset: str | None,
         fmt: str,
     ) -> None:
-        with progress_bar("importing") as base, Store(obj.db) as store:
+        with progress_bar("importing") as base, writing(obj.db) as store:
             options = ImportOptions(
                 key=read_key(key_file),
                 mapping=parse_pairs(mapping, "--map"),

@@ -13,7 +13,7 @@ from forensics.cli.commands_import import prepare_analysis, progress_bar, read_k
 from forensics.cli.options import key_file_option, output_option
 from forensics.importers.base import RecordError
 from forensics.importers.normalize import parse_time
-from forensics.store import Store
+from forensics.store.opening import writing
 
 # the statuses world-postgres gives a run (`workflow_runs.status`)
 RUN_STATUSES = ("pending", "running", "completed", "failed", "cancelled")
@@ -108,7 +108,7 @@ def register(cli: click.Group) -> None:
         from forensics.importers.postgres import import_postgres as run_import
 
         timeout = parse_duration(statement_timeout, "--statement-timeout")
-        with progress_bar("importing") as base, Store(obj.db) as store:
+        with progress_bar("importing") as base, writing(obj.db) as store:
             options = PostgresOptions(
                 dsn=dsn,
                 schema=schema,

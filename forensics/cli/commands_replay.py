@@ -9,7 +9,6 @@ from typing import Any
 import click
 import orjson
 
-from forensics.browse import resolve_run_id
 from forensics.cli import Context
 from forensics.cli.commands_import import progress_bar, report
 from forensics.cli.options import output_option
@@ -24,6 +23,8 @@ from forensics.replay.replays import RunReplays, run_replays
 from forensics.replay.views import diff_info, fence_rows, replay_rows, replay_summary, what_if_rows
 from forensics.replay.whatif import what_if
 from forensics.store import Store
+from forensics.store.opening import writing
+from forensics.store.runids import resolve_run
 
 REPLAY_COLUMNS = [
     "group",
@@ -44,19 +45,8 @@ TABLE_FORMATS = click.Choice(["table", "json", "csv"])
 
 
 def _run(store: Store, text: str) -> RunReplays:
-    """The run's replays; a run known only from traces resolves too."""
-    try:
-        run_id = resolve_run_id(store, text)
-    except InputError:
-        _, rows = store.query(
-            "SELECT DISTINCT run_id FROM trace_replays WHERE run_id = ? OR run_id LIKE ?"
-            " OR run_id LIKE ? ORDER BY run_id LIMIT 2",
-            [text, f"{text}%", f"%{text}"],
-        )
-        if len(rows) != 1:
-            raise
-        run_id = str(rows[0][0])
-    return run_replays(store.con, run_id)
+    """The run's replays (a run known only from its traces resolves too)."""
+    return run_replays(store.con, resolve_run(store, text))
 
 
 def _emit_rows(columns: list[str], rows: list[dict[str, Any]], fmt: str) -> None:
@@ -80,7 +70,7 @@ def register(cli: click.Group) -> None:
         The line may sit in a field such as `message`; the export's timestamp, stream or
         instance and request id are kept. Replays group by (run, stream, pid, inv).
         """
-        with progress_bar("importing traces") as base, Store(obj.db) as store:
+        with progress_bar("importing traces") as base, writing(obj.db) as store:
             summary = import_traces(store, files, base)
         report([summary], fmt)
 

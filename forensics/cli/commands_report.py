@@ -8,10 +8,10 @@ from pathlib import Path
 import click
 
 from forensics.analysis.engine import check
-from forensics.browse import resolve_run_id
 from forensics.cli import Context
 from forensics.errors import StoreError, UsageError
 from forensics.store import Store
+from forensics.store.runids import resolve_run
 
 
 def _since(value: str | None) -> datetime | None:
@@ -116,7 +116,7 @@ def register(cli: click.Group) -> None:
 
         store, writable = _open(obj.db, analyse=not fleet)
         with store:
-            run_id = None if fleet else resolve_run_id(store, str(run))
+            run_id = None if fleet else resolve_run(store, str(run))
             if run_id is not None and writable:
                 check(store, run_ids=[run_id])  # the report shows current findings
             target = out or Path(f"{run_id or 'fleet'}.html")

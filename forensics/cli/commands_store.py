@@ -6,13 +6,14 @@ from pathlib import Path
 
 import click
 
-from forensics.browse import export_store, list_runs, resolve_run_id, run_events
+from forensics.browse import export_store, list_runs, run_events
 from forensics.cli import Context
 from forensics.cli.options import format_option, parse_pairs
 from forensics.cli.render import emit
 from forensics.errors import UsageError
 from forensics.queries import load_queries, run_canned
 from forensics.store import Store
+from forensics.store.runids import resolve_run
 
 
 def register(cli: click.Group) -> None:
@@ -51,7 +52,7 @@ def register(cli: click.Group) -> None:
         RUN is a run id or a unique part of one (its start or end).
         """
         with Store(obj.db, read_only=True) as store:
-            cols, rows = run_events(store, resolve_run_id(store, run), full=full)
+            cols, rows = run_events(store, resolve_run(store, run), full=full)
         emit(cols, rows, fmt, max_width=60)
 
     @cli.command()
@@ -122,7 +123,7 @@ def register(cli: click.Group) -> None:
     def export(obj: Context, out: Path, fmt: str, run: str | None) -> None:
         """Export the store's tables to OUT/<table>.<format> (Parquet by default)."""
         with Store(obj.db, read_only=True) as store:
-            run_id = resolve_run_id(store, run) if run else None
+            run_id = resolve_run(store, run) if run else None
             written = export_store(store, out, fmt=fmt, run_id=run_id)
         for path in written:
             click.echo(str(path))

@@ -9,14 +9,15 @@ import click
 from forensics.cli import Context
 from forensics.errors import UsageError
 from forensics.store import Store
+from forensics.store.opening import StoreReader
 
 
 def open_tui(db: Path, run: str | None, *, check_first: bool = False) -> None:
     """Show the TUI on the store (read-only) until the user quits.
 
     With `check_first`, bring the stored findings up to date first (that needs the store
-    for writing, briefly); the TUI itself only reads, so `forensics sql` and other viewers
-    can read the store while it is open.
+    for writing, briefly). The TUI itself holds the store only while a query runs, so
+    imports, checks and other viewers can use it while the TUI is open.
     """
     try:
         from forensics.tui import run_tui
@@ -25,7 +26,7 @@ def open_tui(db: Path, run: str | None, *, check_first: bool = False) -> None:
             f"the terminal UI needs Textual ({exc.name or exc} is missing)",
             hint="pip install 'forensics[tui]'",
         ) from exc
-    from forensics.browse import resolve_run_id
+    from forensics.store.runids import resolve_run
 
     if check_first:
         from forensics.analysis.engine import check
@@ -33,8 +34,8 @@ def open_tui(db: Path, run: str | None, *, check_first: bool = False) -> None:
         with Store(db) as store:
             check(store)
     with Store(db, read_only=True) as store:
-        run_id = resolve_run_id(store, run) if run else None
-        run_tui(store, run_id)
+        run_id = resolve_run(store, run) if run else None
+    run_tui(StoreReader(db), run_id)
 
 
 def register(cli: click.Group) -> None:

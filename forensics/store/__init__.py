@@ -31,6 +31,7 @@ from forensics.model import (
 )
 from forensics.store import ingest
 from forensics.store.ingest import run
+from forensics.store.opening import connect
 from forensics.store.schema import MIGRATIONS, VIEWS, Migration
 
 if TYPE_CHECKING:
@@ -60,8 +61,19 @@ def _default_memory_limit(read_only: bool) -> str:
     return f"{max(total * 6 // 10 // 2**20, 700)}MB"
 
 
+def configure(con: duckdb.DuckDBPyConnection, *, read_only: bool) -> None:
+    """The settings every connection to a store runs with: UTC, the memory budget."""
+    run(con, "SET TimeZone = 'UTC'")
+    limit = os.environ.get("FORENSICS_MEMORY_LIMIT") or _default_memory_limit(read_only)
+    run(con, f"SET memory_limit = '{limit}'")
+    run(con, "SET preserve_insertion_order = false")
+
+
 class Store:
-    """One open DuckDB store; use as a context manager or call `close()`."""
+    """One open DuckDB store; use as a context manager or call `close()`.
+
+    A store another process holds is waited for up to `wait` seconds (default
+    `FORENSICS_WAIT`, else 10), then refused with who holds it (`store.opening`)."""
 
     def __init__(
         self,
@@ -69,6 +81,7 @@ class Store:
         *,
         read_only: bool = False,
         migrations: Sequence[Migration] = MIGRATIONS,
+        wait: float | None = None,
     ) -> None:
         self.path = Path(path)
         if read_only and not self.path.exists():
@@ -81,17 +94,8 @@ class Store:
                 f"cannot create {self.path}: the folder {self.path.parent} does not exist",
                 hint="create the folder, or pass --db (or FORENSICS_DB) a path in one that does",
             )
-        try:
-            self.con = duckdb.connect(str(self.path), read_only=read_only)
-        except duckdb.Error as exc:
-            raise StoreError(
-                f"cannot open {self.path}: {exc}",
-                hint="is another forensics process writing it? is it a DuckDB file?",
-            ) from exc
-        run(self.con, "SET TimeZone = 'UTC'")
-        limit = os.environ.get("FORENSICS_MEMORY_LIMIT") or _default_memory_limit(read_only)
-        run(self.con, f"SET memory_limit = '{limit}'")
-        run(self.con, "SET preserve_insertion_order = false")
+        self.con = connect(self.path, read_only=read_only, wait=wait)
+        configure(self.con, read_only=read_only)
         if not read_only:
             self._migrate(migrations)
 

@@ -2,7 +2,8 @@
 
 Screens do their own work; the app only opens them (`open_run`, `open_sql`, …), runs the
 `:` command line, shows `?` help for whatever screen is on top and turns any error into a
-modal. It holds the open store and hands every worker a cursor of its own.
+modal. It holds the store and hands every worker a cursor of its own; with a `StoreReader`
+the file is held only while a query runs, and the app notices when a writer changed it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from textual.worker import Worker, WorkerState
 
 from forensics.errors import ForensicsError, UsageError
 from forensics.store import Store
+from forensics.store.opening import StoreReader
 from forensics.tui.commands import Command, parse_command
 from forensics.tui.screens.command import CommandScreen
 from forensics.tui.screens.error import ErrorScreen
@@ -35,7 +37,9 @@ class ForensicsApp(App[None]):
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
     ]
 
-    def __init__(self, store: Store, run_id: str | None = None) -> None:
+    CHANGE_POLL_S = 2.0
+
+    def __init__(self, store: Store | StoreReader, run_id: str | None = None) -> None:
         super().__init__()
         self.store = store
         self.start_run = run_id
@@ -53,6 +57,22 @@ class ForensicsApp(App[None]):
         self.push_screen(RunsScreen())
         if self.start_run:
             self.open_run(self.start_run)
+        if isinstance(self.store, StoreReader):
+            self.set_interval(self.CHANGE_POLL_S, self.notice_changes)
+
+    def notice_changes(self) -> None:
+        """Say once when another command wrote the store; `R` reloads what is on screen."""
+        reader = self.store
+        if isinstance(reader, StoreReader) and reader.changed():
+            reader.mark_seen()
+            self.sub_title = f"{reader.path.name} · changed: R reloads"
+            self.notify("The store changed (an import or a check wrote it): press R to reload.")
+
+    def reloaded(self) -> None:
+        """A screen reloaded: the title no longer says the store changed."""
+        if isinstance(self.store, StoreReader):
+            self.store.mark_seen()
+        self.sub_title = self.store.path.name
 
     # -- opening screens ------------------------------------------------------------------
 
@@ -123,13 +143,13 @@ class ForensicsApp(App[None]):
             self.run_screen_command(command)
 
     def resolve_and_open(self, text: str) -> None:
-        from forensics.browse import resolve_run_id
+        from forensics.store.runids import resolve_run
         from forensics.tui.data import CursorStore
 
         def resolve() -> None:
             reader = CursorStore(self.store)
             try:
-                run_id = resolve_run_id(reader, text)
+                run_id = resolve_run(reader, text)
             finally:
                 reader.close()
             self.call_from_thread(self.open_run, run_id)

@@ -16,17 +16,19 @@ import duckdb
 
 from forensics.model import Finding
 from forensics.store import Store
+from forensics.store.opening import StoreReader
 from forensics.store.schema import copy_order
 
 
 class CursorStore(Store):
     """A `Store` that reads through a cursor of its own, for one worker thread.
 
-    It shares the open database of `store`: nothing is opened or migrated, so the base
-    initialiser is deliberately not called. Closing it closes only the cursor.
+    It shares the open database of `store` (or opens one read-only connection of a
+    `StoreReader`): nothing is migrated, so the base initialiser is deliberately not called.
+    Closing it closes only the cursor.
     """
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store | StoreReader) -> None:
         self.path = store.path
         self.con = store.cursor()
 

@@ -10,11 +10,12 @@ import duckdb
 
 from forensics.model import Finding
 from forensics.store import Store
+from forensics.store.opening import StoreReader
 from forensics.tui.data import stored_findings
 
 
 def load_findings(
-    store: Store, cur: duckdb.DuckDBPyConnection, run_id: str
+    store: Store | StoreReader, cur: duckdb.DuckDBPyConnection, run_id: str
 ) -> tuple[list[Finding], str]:
     """The run's findings and the sentence to show when the list is empty."""
     stored = stored_findings(cur, run_id)

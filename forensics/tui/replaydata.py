@@ -31,24 +31,35 @@ Row = tuple[Any, ...]
 class SharedReplays:
     """A run's replays, handed from screen to screen, used by one worker at a time.
 
-    The engine reads trace lists lazily through the cursor it was built on, so that cursor
-    stays open as long as the replays are in use, and a lock keeps two screens' workers
-    from using it at once.
+    The engine reads trace lists lazily through a cursor, so each use gets a fresh one
+    (closed afterwards: the store is not held between uses, and writers can get in), and a
+    lock keeps two screens' workers from using the replays at once.
     """
 
     run_id: str
     rr: RunReplays
+    cursor: Callable[[], duckdb.DuckDBPyConnection]
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @contextmanager
     def use(self) -> Iterator[RunReplays]:
         with self.lock:
-            yield self.rr
+            cur = self.cursor()
+            self.rr.traces.con = cur
+            try:
+                yield self.rr
+            finally:
+                cur.close()
 
 
 def load_replays(cursor: Callable[[], duckdb.DuckDBPyConnection], run_id: str) -> SharedReplays:
-    """Build the run's replays on a cursor of their own (kept open by the engine's traces)."""
-    return SharedReplays(run_id, run_replays(cursor(), run_id))
+    """Build the run's replays on a cursor of their own, closed once they are built."""
+    cur = cursor()
+    try:
+        rr = run_replays(cur, run_id)
+    finally:
+        cur.close()
+    return SharedReplays(run_id, rr, cursor)
 
 
 @dataclass(frozen=True)

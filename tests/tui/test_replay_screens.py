@@ -6,10 +6,10 @@ from the engine on the same store; the tests check what the user sees and can do
 
 from __future__ import annotations
 
-from forensics.replay.replays import RunReplays
+from forensics.replay.replays import RunReplays, run_replays
 from forensics.store import Store
 from forensics.tui.app import ForensicsApp
-from forensics.tui.replaydata import diff_view, fences_view, load_replays, replay_groups
+from forensics.tui.replaydata import diff_view, fences_view, replay_groups
 from forensics.tui.screens.diff import DiffScreen
 from forensics.tui.screens.error import ErrorScreen
 from forensics.tui.screens.fences import FencesScreen
@@ -27,7 +27,7 @@ def column(table: PagedTable, key: str) -> list[object]:
 
 def engine(store: Store) -> RunReplays:
     """The engine's replays of the run, on a cursor of their own (their traces read lazily)."""
-    return load_replays(store.cursor, DRAIN).rr
+    return run_replays(store.cursor(), DRAIN)
 
 
 async def test_replays_are_grouped_by_digest(demo_store: Store) -> None:

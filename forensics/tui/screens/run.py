@@ -49,7 +49,8 @@ class RunScreen(ForensicsScreen):
         "events. Lane glyphs: c created, s started, r retrying, ✓ completed, ✗ failed, "
         "h hook received, d disposed, ! conflict, x cancelled, a attribute set, . noop. "
         "r shows the run's replays (grouped by digest), c its fence chain; w writes the "
-        "run's HTML report (as `forensics report RUN`) to the current folder."
+        "run's HTML report (as `forensics report RUN`) to the current folder. R reloads the run "
+        "after an import or a check changed it."
     )
     BINDINGS: ClassVar[list[BindingType]] = [
         # the tabs name their keys, so the footer keeps its room for the rest
@@ -64,6 +65,7 @@ class RunScreen(ForensicsScreen):
         Binding("r", "replays", "Replays"),
         Binding("c", "fences", "Fences"),
         Binding("w", "report", "Write report", show=False),
+        Binding("R", "reload", "Reload", show=False),
         Binding("escape,q", "back", "Back"),
     ]
 
@@ -235,6 +237,13 @@ class RunScreen(ForensicsScreen):
     def action_time(self) -> None:
         self.time_key = "write_time" if self.time_key == "created_at" else "created_at"
         self.query_one("#events-table", PagedTable).set_columns(self._event_columns())
+
+    def action_reload(self) -> None:
+        """Read the run again (events, header, findings) after another command wrote it."""
+        self.forensics.reloaded()
+        self._set_filter(self.filter_text, self.query_one("#events-table", PagedTable).cursor_row)
+        self.load_header()
+        self.load_findings()
 
     def action_filter(self) -> None:
         self.action_view("events")

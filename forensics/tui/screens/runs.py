@@ -201,4 +201,5 @@ class RunsScreen(ForensicsScreen):
 
     def action_reload(self) -> None:
         self.query_one(PagedTable).busy = True
+        self.forensics.reloaded()
         self.load()
