@@ -10,6 +10,7 @@ import pytest
 
 from forensics.cli import main
 from forensics.errors import EXIT_INPUT, EXIT_PARTIAL, EXIT_STORE, EXIT_USAGE
+from forensics.store import Store
 
 RUN = "wrun_01M7YNNASS8KVC54EGYKZ763NW"  # a real sequentialWorkflow run
 
@@ -138,6 +139,9 @@ def test_errors_are_one_line_with_a_hint_and_a_fixed_code(
     assert code == EXIT_STORE and "does not exist" in err
     pg = ("import", "postgres", "--dsn", "host=127.0.0.1 dbname=none")
     assert forensics(capsys, "--db", db, *pg, "--status", "bogus")[0] == EXIT_USAGE
+    # the failed imports above left no store behind: they created it for nothing
+    assert not Path(db).exists()
+    Store(db).close()
     assert forensics(capsys, "--db", db, "sql", "--query", "nope")[0] == EXIT_USAGE
 
 

@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from forensics.cli.render import column_widths, emit, plain_table
+from forensics.shortids import short_id, unique_end
 
 
 def rich_drawing(columns: Sequence[str], cells: Sequence[Sequence[str]], title: str | None) -> str:
@@ -68,3 +69,34 @@ def test_narrow_terminals_keep_ids_whole_and_shrink_wide_columns() -> None:
 def test_json_output_writes_128_bit_integers_as_text(capsys: pytest.CaptureFixture[str]) -> None:
     emit(["content_hash", "n"], [(2**127 + 5, 7)], "json")
     assert json.loads(capsys.readouterr().out) == [{"content_hash": str(2**127 + 5), "n": 7}]
+
+
+def test_free_text_gives_up_room_before_structured_columns() -> None:
+    # pos, event id, type, step name (free text), a time: the step name is cut, not the time
+    widths = column_widths([3, 12, 14, 30, 23], 80, [False, False, False, True, False])
+    assert widths[:3] == [3, 12, 14] and widths[4] == 23
+    assert widths[3] == 80 - 16 - (3 + 12 + 14 + 23)
+
+
+def test_tables_shorten_ids_to_their_unique_end_and_drop_empty_columns(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    rows = [
+        ("wrun_01M7YNNASS8KVC54EGYKZ763NW", None, "step_01KSP9BZB4487TXAG8KMAB2J", "e45df944"),
+        ("wrun_01M7YNNASS8KVC54EGYKZ763NX", "", "wait_01KSP9BZB4487TXAG8KMAB2J", "e45df944"),
+        ("wrun_01M7YNNAST44YFK7BMMFBCW7YQ", None, None, "e45df944"),
+    ]
+    emit(["run_id", "empty", "correlation_id", "digest"], rows)
+    out = capsys.readouterr().out
+    assert "wrun_…Z763NW" in out and "wrun_…Z763NX" in out and "wrun_…BCW7YQ" in out
+    assert "step_…KMAB2J" in out and "wait_…KMAB2J" in out  # the kind tells them apart
+    assert "empty" not in out and "e45df944" in out  # a digest is not shortened
+    assert max(len(line) for line in out.splitlines()) < 60  # piped: no wider than needed
+    emit(["run_id"], [r[:1] for r in rows[:2]], "csv")
+    assert "wrun_01M7YNNASS8KVC54EGYKZ763NW" in capsys.readouterr().out
+
+
+def test_ids_that_share_a_long_end_get_a_longer_one() -> None:
+    ids = ["wrun_01AAAAAAAAAAAAAAAAAAABCDEF", "wrun_01BBBBBBBBBBBBBBBBBXABCDEF"]
+    assert unique_end(ids) == 7
+    assert [short_id(i, 7) for i in ids] == ["wrun_…AABCDEF", "wrun_…XABCDEF"]

@@ -8,20 +8,38 @@ from typing import Any, TypeVar
 
 import click
 
-from forensics.cli.render import FORMATS
+from forensics.cli.render import FORMATS, WIDE_KEY
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def format_option(func: F) -> F:
+def _set_wide(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.find_root().meta[WIDE_KEY] = True
+
+
+def wide_option(func: F) -> F:
+    """`--wide`: whole ids and every column in tables (JSON and CSV always have them)."""
     return click.option(
-        "--format",
-        "fmt",
-        type=click.Choice(FORMATS),
-        default="table",
-        show_default=True,
-        help="table for people; json (an array of objects) or csv for scripts.",
+        "--wide",
+        is_flag=True,
+        expose_value=False,
+        callback=_set_wide,
+        help="Tables: whole ids, not their unique end (JSON and CSV always have whole ids).",
     )(func)
+
+
+def format_option(func: F) -> F:
+    return wide_option(
+        click.option(
+            "--format",
+            "fmt",
+            type=click.Choice(FORMATS),
+            default="table",
+            show_default=True,
+            help="table for people; json (an array of objects) or csv for scripts.",
+        )(func)
+    )
 
 
 def parse_pairs(pairs: tuple[str, ...], what: str) -> dict[str, str]:
@@ -37,14 +55,16 @@ def parse_pairs(pairs: tuple[str, ...], what: str) -> dict[str, str]:
 
 def output_option(func: F) -> F:
     """`--output` for commands whose `--format` names the input's format (imports)."""
-    return click.option(
-        "--output",
-        "fmt",
-        type=click.Choice(FORMATS),
-        default="table",
-        show_default=True,
-        help="How to print the import summary: table, json or csv.",
-    )(func)
+    return wide_option(
+        click.option(
+            "--output",
+            "fmt",
+            type=click.Choice(FORMATS),
+            default="table",
+            show_default=True,
+            help="How to print the import summary: table, json or csv.",
+        )(func)
+    )
 
 
 def key_file_option(func: F) -> F:

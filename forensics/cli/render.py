@@ -1,7 +1,9 @@
 """Printing rows for people (a table) and for scripts (JSON, CSV) on stdout.
 
 Stdout carries data only; JSON output is a plain array of objects so `| jq` works, with
-times in ISO-8601 and JSON columns embedded as values rather than strings.
+times in ISO-8601 and JSON columns embedded as values rather than strings. Tables are for
+reading: ids shortened to their unique end (`forensics.shortids`; whole with `--wide`),
+columns with no value left out, free text cut first when the terminal is narrow.
 """
 
 from __future__ import annotations
@@ -15,11 +17,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+import click
 import orjson
 from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+
+from forensics.shortids import is_id, short_id, unique_end
 
 FORMATS = ("table", "json", "csv")
 # A cell is one line: line breaks, tabs and other control characters become spaces.
@@ -94,6 +99,7 @@ def emit(
         for row in rows:
             writer.writerow([_csv_value(c, v) for c, v in zip(columns, row, strict=True)])
     else:
+        columns, rows = readable(columns, rows, wide=wide_tables())
         cells = [[_cell(v, max_width) for v in row] for row in rows]
         if sys.stdout.isatty():
             _rich_table(columns, cells, title)
@@ -101,33 +107,80 @@ def emit(
             sys.stdout.writelines(plain_table(columns, cells, title))
 
 
+def wide_tables() -> bool:
+    """Whether the command line asked for whole values (`--wide`)."""
+    ctx = click.get_current_context(silent=True)
+    return bool(ctx and ctx.find_root().meta.get(WIDE_KEY))
+
+
+def readable(
+    columns: Sequence[str], rows: Sequence[Sequence[Any]], *, wide: bool = False
+) -> tuple[list[str], list[list[Any]]]:
+    """The table people read: columns without a single value left out (when there are
+    rows), and unless `wide`, ids shortened to the end that tells the column's ids apart."""
+    keep = [i for i in range(len(columns)) if not rows or any(_filled(row[i]) for row in rows)]
+    out_rows = [[row[i] for i in keep] for row in rows]
+    if not wide:
+        for j in range(len(keep)):
+            values = [row[j] for row in out_rows]
+            if any(is_id(v) for v in values):
+                end = unique_end(values)
+                for row in out_rows:
+                    if isinstance(row[j], str):
+                        row[j] = short_id(row[j], end)
+    return [columns[i] for i in keep], out_rows
+
+
+def _filled(value: Any) -> bool:
+    return value is not None and value != ""
+
+
+WIDE_KEY = "forensics.wide"
+
 # Columns no wider than this (ids, times, types, statuses, counts) keep their whole width
 # in a terminal, from the left, as long as they fit: a run id cut short cannot be copied
 # into the next command. Wider ones (payloads, JSON, locations, free text) give up room
 # first, with an ellipsis, down to `SHRUNK_WIDTH`.
 KEEP_WIDTH = 34
 SHRUNK_WIDTH = 3
+HEADER_WIDTH = 8
 
 
-def column_widths(naturals: Sequence[int], width: int) -> list[int]:
+# Columns of free text: they give up room first (cut with an ellipsis), after which the
+# structured columns (ids, times, types, statuses, counts) keep their whole width.
+FREE_TEXT = frozenset(
+    {
+        "workflow_name", "step_name", "name", "payload", "payload_decoded", "event_data",
+        "extra", "location", "source_location", "error", "reason", "notes", "explanation",
+        "evidence", "replay_message", "description", "detail", "message", "title", "params",
+        "options", "raw", "what", "meaning",
+    }
+)  # fmt: skip
+
+
+def column_widths(
+    naturals: Sequence[int], width: int, free: Sequence[bool] | None = None
+) -> list[int]:
     """The width of each column in a terminal `width` wide (columns at their natural
-    widths when they all fit)."""
+    widths when they all fit). Structured columns keep their width, from the left, as long
+    as they fit; free text (`free`, or wider than `KEEP_WIDTH`) shares what is left, in
+    proportion to its natural width."""
     budget = width - (3 * len(naturals) + 1)  # borders and padding
     if sum(naturals) <= budget:
         return list(naturals)
-    floors = [min(n, SHRUNK_WIDTH) for n in naturals]
-    used = sum(floors)
-    out = list(floors)
+    loose = [n > KEEP_WIDTH or bool(free and free[i]) for i, n in enumerate(naturals)]
+    out = [min(n, SHRUNK_WIDTH) for n in naturals]
+    used = sum(out)
     for index, natural in enumerate(naturals):
-        if natural <= KEEP_WIDTH and used - floors[index] + natural <= budget:
-            used += natural - floors[index]
+        if not loose[index] and used - out[index] + natural <= budget:
+            used += natural - out[index]
             out[index] = natural
-    # what is left goes to the shrinking columns, evenly, none beyond its natural width
     shrinking = [i for i, n in enumerate(naturals) if out[i] < n]
     while shrinking and used < budget:
-        share = max(1, (budget - used) // len(shrinking))
+        room, want = budget - used, sum(naturals[i] - out[i] for i in shrinking)
         for i in list(shrinking):
-            grant = min(share, naturals[i] - out[i], budget - used)
+            grant = min(max(1, room * (naturals[i] - out[i]) // want), naturals[i] - out[i])
+            grant = min(grant, budget - used)
             out[i] += grant
             used += grant
             if out[i] >= naturals[i]:
@@ -139,11 +192,13 @@ def _rich_table(columns: Sequence[str], cells: list[list[str]], title: str | Non
     """A table that fits the terminal (wide cells shrink, with an ellipsis), header in bold."""
     console = Console(soft_wrap=False)
     table = Table(title=title, show_lines=False, header_style="bold")
+    # a long header does not hold a column of short values open: it is cut first
     naturals = [
-        max([cell_len(c), *(cell_len(row[index]) for row in cells)])
+        max([min(cell_len(c), HEADER_WIDTH), *(cell_len(row[index]) for row in cells)])
         for index, c in enumerate(columns)
     ]
-    for c, width in zip(columns, column_widths(naturals, console.width), strict=True):
+    free = [c in FREE_TEXT for c in columns]
+    for c, width in zip(columns, column_widths(naturals, console.width, free), strict=True):
         table.add_column(c, overflow="ellipsis", no_wrap=True, width=width)
     for row in cells:
         table.add_row(*(Text(cell) for cell in row))  # a value is never read as markup

@@ -56,22 +56,33 @@ def resolve_run(store: Store, text: str) -> str:
             f"{text!r} matches {total} runs: {shown}{more}",
             hint="give more of the run id (any part of it that only one run has)",
         )
-    closest = closest_ids([str(r[0]) for r in store.con.execute(ids).fetchall()], wanted)
+    known = [str(r[0]) for r in store.con.execute(ids).fetchall()]
+    closest = closest_ids(known, wanted)
+    if closest:
+        said = f"; did you mean {' or '.join(closest)}?"
+    else:
+        said = "" if known else " (the store holds no runs)"
     raise InputError(
-        f"no run {text!r} in the store"
-        + (f"; did you mean {' or '.join(closest)}?" if closest else " (it holds no runs)"),
+        f"no run {text!r} in the store{said}",
         hint="list runs with `forensics runs`",
     )
 
 
 def closest_ids(ids: list[str], text: str, n: int = CLOSEST) -> list[str]:
-    """The ids that look most like `text`: the longest stretch in common, then similarity."""
-    needle = text.lower()
+    """The ids that look most like `text`: the longest stretch in common, then similarity
+    (the kind prefix `wrun_` aside, which every run id shares)."""
+    needle = _body(text)
 
     def score(run_id: str) -> tuple[int, float]:
-        matcher = SequenceMatcher(None, needle, run_id.lower(), autojunk=False)
-        longest = matcher.find_longest_match(0, len(needle), 0, len(run_id)).size
+        body = _body(run_id)
+        matcher = SequenceMatcher(None, needle, body, autojunk=False)
+        longest = matcher.find_longest_match(0, len(needle), 0, len(body)).size
         return longest, matcher.ratio()
 
     ranked = nlargest(n, ((score(i), i) for i in ids))
     return [run_id for (longest, _), run_id in ranked if longest >= min(3, len(needle))]
+
+
+def _body(run_id: str) -> str:
+    kind, sep, body = run_id.lower().partition("_")
+    return body if sep and kind.isalpha() else run_id.lower()
