@@ -10,6 +10,7 @@ import pytest
 from forensics.cli import main
 from forensics.demo import SAMPLES_DIR, sample_paths
 from forensics.importers.mapping import infer_preset
+from forensics.shortids import short_id
 from forensics.store import Store
 
 MANIFEST = json.loads((SAMPLES_DIR / "manifest.json").read_text())
@@ -36,7 +37,7 @@ def test_demo_imports_every_sample_run(tmp_path: Path, capsys: pytest.CaptureFix
         fenced = store.query("SELECT count(*) FROM events WHERE fence_last_event_id IS NOT NULL")
         assert fenced[1][0][0] > 0
     assert runs == {r["run_id"]: r["event_count"] for r in MANIFEST["runs"]}
-    assert all(r["run_id"] in out for r in MANIFEST["runs"])
+    assert all(short_id(r["run_id"]) in out for r in MANIFEST["runs"])
 
 
 def test_preset_is_inferred_from_attribute_names() -> None:

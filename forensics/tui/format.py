@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from forensics import shortids
 from forensics.tui.widgets.paged_table import plain
 
 STATUS_TONES = {
@@ -39,14 +40,11 @@ def short_names(names: Any) -> str:
 
 
 def short_id(value: Any, keep: int = 10) -> str:
-    """An id's kind prefix and its last `keep` characters: `step_…VS4P3Q`."""
+    """An id's kind prefix and its last `keep` characters: `step_…VS4P3Q`, the way every
+    table shortens ids (`forensics.shortids`); other text as it is."""
     if not value:
         return ""
-    text = str(value)
-    prefix, sep, body = text.partition("_")
-    if not sep or len(body) <= keep + 1:
-        return text
-    return f"{prefix}_…{body[-keep:]}"
+    return shortids.short_id(str(value), keep)
 
 
 def clock(value: Any) -> str:

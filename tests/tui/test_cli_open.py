@@ -41,4 +41,4 @@ def test_demo_no_tui_only_prints(tmp_path: Path, capsys: pytest.CaptureFixture[s
     with pytest.raises(SystemExit) as done:
         main(["--db", str(db), "demo", "--no-tui"])
     assert done.value.code == 0
-    assert "wrun_01KSP9BZB4487TXAG8KM4D1H1C" in capsys.readouterr().out
+    assert "wrun_…4D1H1C" in capsys.readouterr().out  # ids shortened to their unique end
