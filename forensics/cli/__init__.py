@@ -7,6 +7,7 @@ traceback is shown with FORENSICS_DEBUG=1.
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import os
 import sys
@@ -81,6 +82,17 @@ class LazyGroup(click.Group):
         if cmd_name not in self.commands and cmd_name in self.table:
             _load(self.table[cmd_name])
         return self.commands.get(cmd_name)
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        """As click's, with "did you mean" for a mistyped command name."""
+        name = click.utils.make_str(args[0]) if args else ""
+        if args and self.get_command(ctx, name) is None and not name.startswith("-"):
+            close = difflib.get_close_matches(name, self.list_commands(ctx), n=3, cutoff=0.6)
+            if close:
+                ctx.fail(f"No such command {name!r}. Did you mean {' or '.join(close)}?")
+        return super().resolve_command(ctx, args)
 
 
 class _TopGroup(LazyGroup):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import click
@@ -15,7 +15,7 @@ from forensics.analysis.idsreport import ids_report, ids_rows
 from forensics.analysis.invariants import invariants_of
 from forensics.analysis.scan import Settings
 from forensics.cli import Context
-from forensics.cli.options import format_option
+from forensics.cli.options import SINCE, complete_runs, format_option
 from forensics.cli.render import emit
 from forensics.errors import EXIT_ANOMALIES, EXIT_OK, StoreError, UsageError
 from forensics.model import Finding
@@ -106,11 +106,11 @@ def _settings_options(func: Any) -> Any:
 
 
 @click.command("check")
-@click.argument("runs", nargs=-1)
+@click.argument("runs", nargs=-1, shell_complete=complete_runs)
 @click.option("--code", "codes", multiple=True, metavar="CODE",
               help="Only findings with this detector code (repeatable).")  # fmt: skip
-@click.option("--since", type=click.DateTime(),
-              help="Only runs with events at or after this time (UTC).")  # fmt: skip
+@click.option("--since", type=SINCE,
+              help="Only runs with events at/after TIME (ISO-8601, a date, 24h, 7d).")  # fmt: skip
 @_settings_options
 @format_option
 @click.pass_obj
@@ -123,7 +123,7 @@ def check_cmd(obj: Context, runs: tuple[str, ...], codes: tuple[str, ...],
     severity warning or error is shown.
     """
     selected = _codes(codes)
-    moment = None if since is None else since.replace(tzinfo=since.tzinfo or UTC)
+    moment = since
     settings = Settings(inversion_tolerance_ms=tolerance, race_window_ms=window)
     with _open(obj) as store:
         run_ids = [resolve_run(store, r) for r in runs] or None
@@ -134,7 +134,7 @@ def check_cmd(obj: Context, runs: tuple[str, ...], codes: tuple[str, ...],
 
 
 @click.command("explain")
-@click.argument("run")
+@click.argument("run", shell_complete=complete_runs)
 @_settings_options
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="text for people, json for scripts.")  # fmt: skip
@@ -156,7 +156,7 @@ def explain_cmd(obj: Context, run: str, tolerance: int, window: int, fmt: str) -
 
 
 @click.command("ids")
-@click.argument("run")
+@click.argument("run", shell_complete=complete_runs)
 @format_option
 @click.pass_obj
 def ids_cmd(obj: Context, run: str, fmt: str) -> None:

@@ -2,47 +2,18 @@
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import click
 
 from forensics.cli import Context
 from forensics.cli.commands_import import prepare_analysis, progress_bar, read_key, report
-from forensics.cli.options import key_file_option, output_option
-from forensics.importers.base import RecordError
-from forensics.importers.normalize import parse_time
+from forensics.cli.options import SINCE, key_file_option, output_option, parse_duration
 from forensics.store.opening import writing
 
 # the statuses world-postgres gives a run (`workflow_runs.status`)
 RUN_STATUSES = ("pending", "running", "completed", "failed", "cancelled")
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|sec|min|h|d)?\s*$")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1, "sec": 1, "min": 60, "h": 3600, "d": 86400, None: 1}
-
-
-def parse_duration(text: str, what: str) -> timedelta:
-    """`90`, `30s`, `10min`, `2h`, `7d` (a bare number is seconds)."""
-    match = _DURATION.match(text)
-    if not match:
-        raise click.BadParameter(f"{text!r} is not a duration like 30s, 10min, 2h", param_hint=what)
-    return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
-
-
-def parse_since(text: str) -> datetime:
-    """An ISO-8601 time (naive = UTC) or a duration back from now (`24h`, `7d`)."""
-    if (match := _DURATION.match(text)) and match.group(2):  # a bare number is no duration
-        return datetime.now(UTC) - parse_duration(text, "--since")
-    try:
-        moment = parse_time(text, "--since")
-    except RecordError:
-        moment = None
-    if moment is None:
-        raise click.BadParameter(
-            f"{text!r} is neither an ISO-8601 time (2026-11-20T00:00Z) nor a duration (24h)",
-            param_hint="--since",
-        )
-    return moment
 
 
 def register(cli: click.Group) -> None:
@@ -64,7 +35,7 @@ def register(cli: click.Group) -> None:
     )
     @click.option(
         "--since",
-        metavar="TIME",
+        type=SINCE,
         help="Only runs with an event or run row created at/after TIME (ISO-8601, or 24h, 7d).",
     )
     @click.option(
@@ -90,7 +61,7 @@ def register(cli: click.Group) -> None:
         dsn: str,
         schema: str,
         runs: tuple[str, ...],
-        since: str | None,
+        since: datetime | None,
         statuses: tuple[str, ...],
         full: bool,
         statement_timeout: str,
@@ -113,7 +84,7 @@ def register(cli: click.Group) -> None:
                 dsn=dsn,
                 schema=schema,
                 runs=runs,
-                since=parse_since(since) if since else None,
+                since=since,
                 statuses=statuses,
                 full=full,
                 statement_timeout_ms=int(timeout.total_seconds() * 1000),

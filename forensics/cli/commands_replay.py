@@ -11,7 +11,7 @@ import orjson
 
 from forensics.cli import Context
 from forensics.cli.commands_import import progress_bar, report
-from forensics.cli.options import output_option
+from forensics.cli.options import complete_runs, output_option
 from forensics.cli.render import emit, rows_as_dicts
 from forensics.cli.replay_render import diff_text, grouped_table
 from forensics.errors import InputError
@@ -75,7 +75,7 @@ def register(cli: click.Group) -> None:
         report([summary], fmt)
 
     @cli.command()
-    @click.argument("run")
+    @click.argument("run", shell_complete=complete_runs)
     @click.option(
         "--source",
         type=click.Choice(["all", "trace", "reconstructed"]),
@@ -102,7 +102,7 @@ def register(cli: click.Group) -> None:
             _emit_rows(REPLAY_COLUMNS, rows, fmt)
 
     @cli.command(name="diff")
-    @click.argument("run")
+    @click.argument("run", shell_complete=complete_runs)
     @click.argument("a")
     @click.argument("b")
     @click.option(
@@ -125,7 +125,7 @@ def register(cli: click.Group) -> None:
             diff_text(info)
 
     @cli.command()
-    @click.argument("run")
+    @click.argument("run", shell_complete=complete_runs)
     @click.option("--all", "every", is_flag=True, help="Every event, not only decision writes.")
     @click.option("--format", "fmt", type=TABLE_FORMATS, default="table", show_default=True)
     @click.pass_obj

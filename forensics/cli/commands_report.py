@@ -2,34 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import click
 
 from forensics.analysis.engine import check
 from forensics.cli import Context
+from forensics.cli.options import SINCE, complete_runs
 from forensics.errors import StoreError, UsageError
 from forensics.store import Store
 from forensics.store.runids import resolve_run
 
 
-def _since(value: str | None) -> datetime | None:
-    """An ISO date or time (UTC unless it says otherwise)."""
-    if value is None:
-        return None
-    try:
-        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise UsageError(
-            f"--since {value!r} is not a date or time",
-            hint="use ISO 8601, e.g. 2026-05-27 or 2026-05-27T14:00:00Z",
-        ) from exc
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
-
-
 def _check_args(
-    run: str | None, fleet: bool, since: str | None, diff: tuple[str, str] | None
+    run: str | None, fleet: bool, since: datetime | None, diff: tuple[str, str] | None
 ) -> None:
     if fleet and run:
         raise UsageError(
@@ -63,7 +50,7 @@ def _open(db: Path, *, analyse: bool) -> tuple[Store, bool]:
 
 def register(cli: click.Group) -> None:
     @cli.command()
-    @click.argument("run", required=False)
+    @click.argument("run", required=False, shell_complete=complete_runs)
     @click.option(
         "-o",
         "--out",
@@ -71,7 +58,11 @@ def register(cli: click.Group) -> None:
         help="File to write: .html (default RUN.html or fleet.html), or .png/.svg with --figure.",
     )
     @click.option("--fleet", is_flag=True, help="Report on every run of the store instead.")
-    @click.option("--since", help="With --fleet: only runs whose first event is at or after this.")
+    @click.option(
+        "--since",
+        type=SINCE,
+        help="With --fleet: only runs whose first event is at or after TIME (or 24h, 7d).",
+    )
     @click.option(
         "--diff",
         nargs=2,
@@ -85,7 +76,7 @@ def register(cli: click.Group) -> None:
         run: str | None,
         out: Path | None,
         fleet: bool,
-        since: str | None,
+        since: datetime | None,
         diff: tuple[str, str] | None,
         figure: str | None,
     ) -> None:
@@ -124,11 +115,9 @@ def register(cli: click.Group) -> None:
                 names = ", ".join(figure_names(fleet=fleet))
                 raise UsageError(f"no figure {figure!r}", hint=f"choose one of: {names}")
             if fleet and figure:
-                written = write_fleet_figure(store.con, figure, target, since=_since(since))
+                written = write_fleet_figure(store.con, figure, target, since=since)
             elif fleet:
-                written = write_fleet_report(
-                    store.con, target, since=_since(since), store_name=obj.db.name
-                )
+                written = write_fleet_report(store.con, target, since=since, store_name=obj.db.name)
             elif figure:
                 written = write_run_figure(store.con, str(run_id), figure, target)
             else:

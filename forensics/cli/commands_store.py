@@ -2,18 +2,44 @@
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 
 import click
 
 from forensics.browse import export_store, list_runs, run_events
 from forensics.cli import Context
-from forensics.cli.options import format_option, parse_pairs
+from forensics.cli.options import complete_runs, format_option, parse_pairs
 from forensics.cli.render import emit
 from forensics.errors import UsageError
 from forensics.queries import load_queries, run_canned
 from forensics.store import Store
 from forensics.store.runids import resolve_run
+
+
+def _note_unmatched(
+    status: str | None, workflow: str | None, held: list[tuple[object, ...]]
+) -> None:
+    """Say why `runs` printed nothing: the status or workflow name no run has, and what the
+    store does hold (the closest workflow names first)."""
+    statuses = sorted({str(r[0]) for r in held if r[0] is not None})
+    if status and status not in statuses:
+        click.echo(
+            f"forensics: note: no run has status {status!r};"
+            f" statuses in the store: {', '.join(statuses) or 'none'}",
+            err=True,
+        )
+        return
+    names = sorted({str(r[1]) for r in held if r[1] is not None})
+    if workflow and not any(workflow.lower() in n.lower() for n in names):
+        close = (
+            difflib.get_close_matches(workflow, names, n=3, cutoff=0.3)
+            or [n for n in names if difflib.SequenceMatcher(None, workflow, n).ratio() > 0][:3]
+        )
+        said = f"; did you mean {' or '.join(close)}?" if close else ""
+        click.echo(f"forensics: note: no workflow name contains {workflow!r}{said}", err=True)
+    else:
+        click.echo("forensics: note: no run matches both --status and --workflow", err=True)
 
 
 def register(cli: click.Group) -> None:
@@ -29,20 +55,19 @@ def register(cli: click.Group) -> None:
         """List the runs in the store."""
         with Store(obj.db, read_only=True) as store:
             cols, rows = list_runs(store, status=status, workflow=workflow, limit=limit)
-            unmatched = bool(status) and not rows
+            unmatched = bool(status or workflow) and not rows
             # asked only when nothing matched: the runs view costs a pass over the log
-            held = store.query("SELECT DISTINCT status FROM runs")[1] if unmatched else []
-        emit(cols, rows, fmt)
-        known = sorted(str(r[0]) for r in held if r[0] is not None)
-        if unmatched and status not in known:
-            click.echo(
-                f"forensics: note: no run has status {status!r};"
-                f" statuses in the store: {', '.join(known) or 'none'}",
-                err=True,
+            held = (
+                store.query("SELECT DISTINCT status, workflow_name FROM runs")[1]
+                if unmatched
+                else []
             )
+        emit(cols, rows, fmt)
+        if unmatched:
+            _note_unmatched(status, workflow, held)
 
     @cli.command()
-    @click.argument("run")
+    @click.argument("run", shell_complete=complete_runs)
     @click.option("--full", is_flag=True, help="Every column (provenance, ids, fences, metadata).")
     @format_option
     @click.pass_obj
@@ -118,7 +143,7 @@ def register(cli: click.Group) -> None:
         default="parquet",
         show_default=True,
     )
-    @click.option("--run", "run", help="Only this run.")
+    @click.option("--run", "run", help="Only this run.", shell_complete=complete_runs)
     @click.pass_obj
     def export(obj: Context, out: Path, fmt: str, run: str | None) -> None:
         """Export the store's tables to OUT/<table>.<format> (Parquet by default)."""

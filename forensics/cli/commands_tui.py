@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from forensics.cli import Context
+from forensics.cli.options import complete_runs
 from forensics.errors import UsageError
 from forensics.store import Store
 from forensics.store.opening import StoreReader
@@ -40,7 +41,7 @@ def open_tui(db: Path, run: str | None, *, check_first: bool = False) -> None:
 
 def register(cli: click.Group) -> None:
     @cli.command("open")
-    @click.argument("run", required=False)
+    @click.argument("run", required=False, shell_complete=complete_runs)
     @click.option(
         "--check",
         "check_first",

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+from click.shell_completion import CompletionItem
 
 from forensics.cli.render import FORMATS, WIDE_KEY
+from forensics.errors import UsageError
+from forensics.timespec import MOMENT_FORMS, parse_duration, parse_moment
+
+__all__ = ["SINCE", "parse_duration"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -27,6 +33,49 @@ def wide_option(func: F) -> F:
         callback=_set_wide,
         help="Tables: whole ids, not their unique end (JSON and CSV always have whole ids).",
     )(func)
+
+
+if TYPE_CHECKING:  # click 8.2 and later type their parameter types
+    _ParamBase = click.ParamType[datetime, Any]
+else:
+    _ParamBase = click.ParamType
+
+
+class MomentType(_ParamBase):
+    """A `--since`-style time: ISO-8601 (with or without Z), a date, or `24h`, `7d` back."""
+
+    name = "TIME"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        what = f"--{param.name}" if param is not None and param.name else "time"
+        try:
+            return parse_moment(str(value), what)
+        except UsageError as exc:
+            self.fail(f"{exc.message}; give {MOMENT_FORMS}", param, ctx)
+
+
+SINCE = MomentType()
+
+
+def complete_runs(
+    ctx: click.Context, _param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    """Shell completion of a RUN argument: the store's run ids containing what was typed."""
+    from forensics.errors import ForensicsError
+    from forensics.store import Store, default_db_path
+    from forensics.store.runids import run_ids_containing
+
+    db = ctx.find_root().params.get("db") or default_db_path()
+    try:
+        with Store(Path(db), read_only=True, wait=0) as store:
+            ids = run_ids_containing(store, incomplete, limit=200)
+    except ForensicsError:
+        return []  # no store, or a busy one: completion says nothing rather than wait
+    return [CompletionItem(run_id) for run_id in ids]
 
 
 def format_option(func: F) -> F:

@@ -68,6 +68,16 @@ def resolve_run(store: Store, text: str) -> str:
     )
 
 
+def run_ids_containing(store: Store, text: str, *, limit: int = 200) -> list[str]:
+    """The run ids that contain `text` (any case), in order: what shell completion offers."""
+    rows = store.con.execute(
+        f"SELECT run_id FROM ({_ids_sql(store)}) ids WHERE contains(lower(run_id), lower($t))"
+        f" ORDER BY run_id LIMIT {int(limit)}",
+        {"t": text},
+    ).fetchall()
+    return [str(r[0]) for r in rows]
+
+
 def closest_ids(ids: list[str], text: str, n: int = CLOSEST) -> list[str]:
     """The ids that look most like `text`: the longest stretch in common, then similarity
     (the kind prefix `wrun_` aside, which every run id shares)."""
