@@ -35,6 +35,11 @@ from forensics.model import Provenance, QuarantineRecord
 from forensics.store import ImportSession
 
 _EXPORT_LINE: Final = re.compile(rb'\A[\s\xef\xbb\xbf]*\{\s*"Item"\s*:\s*\{')
+# one typed item per line, without the export's `Item` wrapper (what `jq -c '.Items[]'` saves)
+_TYPED_LINE: Final = re.compile(
+    rb'\A[\s\xef\xbb\xbf]*\{\s*"[^"\\]+"\s*:\s*\{\s*"(S|N|B|BOOL|NULL|M|L|SS|NS|BS)"\s*:'
+)
+_TYPE_TAGS: Final = frozenset({"S", "N", "B", "BOOL", "NULL", "M", "L", "SS", "NS", "BS"})
 _ITEMS: Final = re.compile(rb'"Items"\s*:\s*\[')
 _TYPED: Final = re.compile(rb'\{\s*"(S|N|B|BOOL|NULL|M|L|SS|NS|BS)"\s*:|"ScannedCount"\s*:')
 _MANIFESTS: Final = ("manifest-summary.json", "manifest-files.json")
@@ -81,8 +86,25 @@ def _attribute_names(head: bytes) -> set[str]:
 
 
 def is_export_lines(head: bytes) -> bool:
-    """An export-to-S3 data file: its first line is `{"Item": {…}}`."""
-    return bool(_EXPORT_LINE.match(head))
+    """Items one per line: an export-to-S3 data file (`{"Item": {…}}` lines), or typed items
+    without the wrapper (`{"runId": {"S": …}, …}` lines)."""
+    return bool(_EXPORT_LINE.match(head) or _TYPED_LINE.match(head))
+
+
+def _typed_item(document: object) -> dict[str, Any] | None:
+    """The item of one line: the export's `Item`, or the line itself when every value is a
+    typed value (`{"S": …}`, `{"N": …}`, …)."""
+    if not isinstance(document, dict):
+        return None
+    wrapped = document.get("Item")
+    if isinstance(wrapped, dict):
+        return wrapped
+    if document and all(
+        isinstance(v, dict) and len(v) == 1 and next(iter(v)) in _TYPE_TAGS
+        for v in document.values()
+    ):
+        return document
+    return None
 
 
 def is_scan_output(head: bytes) -> bool:
@@ -123,9 +145,11 @@ def _import_export(
                 line.decode("utf-8", errors="replace"),
             )
             continue
-        typed = document.get("Item") if isinstance(document, dict) else None
-        if not isinstance(typed, dict):
-            reason = f"{where}: not an export line (no Item object)"
+        typed = _typed_item(document)
+        if typed is None:
+            reason = (
+                f'{where}: not an item (no Item object, and not typed values such as {{"S": …}})'
+            )
             _quarantine(session, location, where, reason, _text(document))
             continue
         _import_item(typed, Provenance(location, where), mapping, session, options)

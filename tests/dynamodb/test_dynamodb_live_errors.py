@@ -135,6 +135,15 @@ def test_no_credentials(monkeypatch: pytest.MonkeyPatch, server: Server) -> None
     assert "--profile" in str(info.value.hint)
 
 
+def test_a_local_endpoint_needs_no_region(monkeypatch: pytest.MonkeyPatch, server: Server) -> None:
+    """README's DynamoDB Local example: --endpoint-url without --region signs for us-east-1."""
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    connection = connect(Target("events", endpoint_url=server.url))
+    assert connection.region == "us-east-1"
+    assert connection.client.list_tables()["ResponseMetadata"]["HTTPStatusCode"] == 200
+
+
 def test_no_region_and_unknown_profile(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AWS_DEFAULT_REGION")
     with pytest.raises(UsageError, match="no AWS region given"):

@@ -254,7 +254,9 @@ def test_broken_export_lines(
     rows = quarantined(tmp_store, summary.import_id)
     assert [p for p, _ in rows] == ["line 2", "line 3", "line 5"]
     assert rows[0][1].startswith("line 2: invalid JSON")
-    assert rows[1][1] == "line 3: not an export line (no Item object)"
+    assert (
+        rows[1][1] == 'line 3: not an item (no Item object, and not typed values such as {"S": …})'
+    )
     assert rows[2][1].startswith(f"line 5 (eventId={items[1]['eventId']}): missing run id")
 
 
@@ -306,3 +308,23 @@ def test_detection_negatives(tmp_path: Path) -> None:
     empty_scan = tmp_path / "empty.json"
     empty_scan.write_text(json.dumps({"Items": [], "Count": 0, "ScannedCount": 0}))
     assert DDB.detect(empty_scan, read_head(empty_scan))
+
+
+def test_typed_items_one_per_line_without_the_item_wrapper(
+    tmp_path: Path, items: list[dict[str, Any]], tmp_store: Store, run_import: ImportRunner
+) -> None:
+    """What `aws dynamodb scan … | jq -c '.Items[]'` saves: typed items, one a line."""
+    path = tmp_path / "items.jsonl"
+    path.write_text("".join(json.dumps(typed_item(item)) + "\n" for item in items))
+    scan = write_scan(tmp_path / "scan.json", scan_output(items))
+    assert DDB.detect(path, read_head(path))
+    from forensics.importers.run import detect_format
+
+    assert detect_format(path).name == DDB.name  # detected, not read as plain JSON Lines
+    lines = run_import(DDB, path)
+    assert (lines.read, lines.stored, lines.quarantined, lines.status) == (448, 448, 0, "ok")
+    with Store(tmp_path / "other.duckdb") as other:
+        with other.begin_import(DDB.name, str(scan)) as session:
+            DDB.import_path(scan, session, ImportOptions())
+            from_scan = session.finish()
+        assert event_hashes(other, from_scan.import_id) == event_hashes(tmp_store, lines.import_id)

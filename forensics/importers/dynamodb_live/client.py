@@ -122,7 +122,9 @@ def connect(target: Target, segments: int = 1) -> Connection:
     try:
         credentials = session.get_credentials()
         frozen = credentials.get_frozen_credentials() if credentials else None
-        client = session.client("dynamodb", endpoint_url=target.endpoint_url, config=config)
+        client = session.client(
+            "dynamodb", region_name=region, endpoint_url=target.endpoint_url, config=config
+        )
     except Exception as exc:
         raise explain(exc, connection, target.table, "connect") from None
     if frozen is None or not frozen.access_key:
