@@ -11,7 +11,9 @@ here from `bench/synth.py`), this times, as medians of `--repeat` rounds:
 * End in that run: the End action to the frame showing the last page; baseline the last
   page's SQL;
 * memory: peak Python allocation (tracemalloc) while opening and scrolling, and how many
-  rows the events table holds, against the rows of the run.
+  rows the events table holds, against the rows of the run;
+* the same figures with a connection opened per query (`StoreReader`, as `forensics open`
+  runs, so writers are not locked out), against the store held open.
 
     python bench/tui.py [--repeat 3] [--store PATH]
 """
@@ -34,6 +36,7 @@ from synth import synth_run
 from forensics.browse import list_runs, run_events
 from forensics.importers.run import import_paths
 from forensics.store import Store
+from forensics.store.opening import StoreReader
 from forensics.tui.app import ForensicsApp
 from forensics.tui.screens.runs import RunsScreen
 from forensics.tui.widgets.paged_table import PAGE_ROWS, PagedTable
@@ -166,7 +169,9 @@ async def run_figures(app: ForensicsApp, frames: Frames, pilot: Any, big: str) -
     return figures
 
 
-async def one_round(store: Store, big: str, *, memory: bool = False) -> dict[str, float]:
+async def one_round(
+    store: Store | StoreReader, big: str, *, memory: bool = False
+) -> dict[str, float]:
     """One pass through the figures; `memory` traces allocations (which slows Python)."""
     app = ForensicsApp(store)
     frames = Frames(app)
@@ -233,6 +238,20 @@ def main() -> None:
     fig = {k: statistics.median(r[k] for r in rounds) for k in rounds[0]}
     fig["peak MiB"] = traced["peak MiB"]
     report(fig, base)
+    per_query = [asyncio.run(one_round(StoreReader(db), big)) for _ in range(args.repeat)]
+    opened = {k: statistics.median(r[k] for r in per_query) for k in per_query[0]}
+    print(
+        "a connection per query (as `forensics open`) vs the store held open: "
+        + "; ".join(
+            f"{name} {opened[key]:.3f} s vs {fig[key]:.3f} s = {opened[key] / fig[key]:.2f}x"
+            for key, name in (
+                ("runs list", "runs list"),
+                ("open run", "open run"),
+                ("open run settled", "settled"),
+                ("end", "End"),
+            )
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -17,19 +17,20 @@ MIN_END = 6
 _ID = re.compile(r"^(?P<kind>[a-z]{2,8}_)?(?P<body>[0-9A-HJKMNP-TV-Z]{20,})$")
 
 
-def is_id(value: object) -> bool:
-    return isinstance(value, str) and _ID.match(value) is not None and _has_kind_or_ulid(value)
-
-
-def _has_kind_or_ulid(value: str) -> bool:
+def _match(value: str) -> re.Match[str] | None:
+    """An id: a kind prefix and a long body, or a bare ULID (26 characters)."""
     found = _ID.match(value)
-    return found is not None and (found["kind"] is not None or len(value) == 26)
+    return found if found and (found["kind"] or len(value) == 26) else None
+
+
+def is_id(value: object) -> bool:
+    return isinstance(value, str) and _match(value) is not None
 
 
 def short_id(value: str, keep: int = MIN_END) -> str:
     """`kind_…END` with the last `keep` characters of the id's body; other text unchanged."""
-    found = _ID.match(value)
-    if found is None or not _has_kind_or_ulid(value) or len(found["body"]) <= keep + 1:
+    found = _match(value)
+    if found is None or len(found["body"]) <= keep + 1:
         return value
     return f"{found['kind'] or ''}…{found['body'][-keep:]}"
 

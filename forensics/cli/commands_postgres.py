@@ -9,8 +9,9 @@ import click
 
 from forensics.cli import Context
 from forensics.cli.commands_import import prepare_analysis, progress_bar, read_key, report
-from forensics.cli.options import SINCE, key_file_option, output_option, parse_duration
+from forensics.cli.options import SINCE, key_file_option, output_option
 from forensics.store.opening import writing
+from forensics.timespec import parse_duration
 
 # the statuses world-postgres gives a run (`workflow_runs.status`)
 RUN_STATUSES = ("pending", "running", "completed", "failed", "cancelled")

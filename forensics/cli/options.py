@@ -12,9 +12,7 @@ from click.shell_completion import CompletionItem
 
 from forensics.cli.render import FORMATS, WIDE_KEY
 from forensics.errors import UsageError
-from forensics.timespec import MOMENT_FORMS, parse_duration, parse_moment
-
-__all__ = ["SINCE", "parse_duration"]
+from forensics.timespec import MOMENT_FORMS, parse_moment
 
 F = TypeVar("F", bound=Callable[..., Any])
 

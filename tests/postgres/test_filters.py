@@ -94,7 +94,7 @@ def test_the_cli_options(
     with pytest.raises(SystemExit) as done:
         main(["--db", db, "import", "postgres", "--dsn", dsn, "--since", "yesterday"])
     assert done.value.code == 2
-    assert "'yesterday' is neither an ISO-8601 time" in capsys.readouterr().err
+    assert "--since 'yesterday' is not a time; give an ISO-8601 time" in capsys.readouterr().err
 
 
 def test_status_needs_a_runs_table(
