@@ -4,6 +4,7 @@ workflow names and run ids, and run-id completion from the store."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -13,6 +14,8 @@ import pytest
 from forensics.cli import main
 from forensics.demo import build_demo_store
 from forensics.errors import UsageError
+from forensics.shortids import short_id, unique_end
+from forensics.store import Store
 from forensics.timespec import parse_duration, parse_moment
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
@@ -108,3 +111,21 @@ def test_shell_completion_offers_the_store_s_run_ids(db: str) -> None:
         "plain,wrun_01M7YNNASS8KVC54EGYKZ763NW",
         "plain,wrun_01M7YNNASS8KVC54EGYKZ763NX",
     ]
+
+
+def test_runs_at_80_columns_shows_every_run_id_s_unique_end(
+    capsys: pytest.CaptureFixture[str], db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    code, out, _ = _cli(capsys, "--db", db, "runs")
+    out = re.sub(r"\x1b\[[0-9;]*m", "", out)  # the terminal's bold headers
+    assert code == 0
+    assert max(len(line) for line in out.splitlines()) <= 80
+    with Store(db, read_only=True) as store:
+        ids = [str(r[0]) for r in store.query("SELECT run_id FROM runs")[1]]
+    assert len(ids) == 16
+    assert [i for i in ids if short_id(i, unique_end(ids)) not in out] == []
+    monkeypatch.undo()  # piped: --wide prints whole ids
+    code, out, _ = _cli(capsys, "--db", db, "runs", "--wide")
+    assert code == 0 and all(i in out for i in ids)
