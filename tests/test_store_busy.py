@@ -3,6 +3,7 @@ forensics' own words; a holder that lets go in time is waited for."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -11,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from forensics.cli import main
+from forensics.demo import SAMPLES_DIR
 from forensics.errors import UsageError
 from forensics.store import Store
-from forensics.store.opening import writing
+from forensics.store.opening import StoreReader, writing
 
 HOLD = """
 import sys, time
@@ -92,3 +94,30 @@ def test_an_import_that_fails_leaves_no_new_store_behind(
     assert db.exists()
     with writing(db) as store:
         assert store.query("SELECT count(*) FROM imports")[1] == [(0,)]
+
+
+def test_a_reader_lets_go_of_the_store_once_idle(tmp_path: Path) -> None:
+    """`forensics open`'s reader keeps the database open while busy, then lets writers in."""
+    db = tmp_path / "store.duckdb"
+    Store(db).close()
+    reader = StoreReader(db, linger=4.0)  # longer than a writer process takes to start
+    write = [sys.executable, "-m", "forensics", "--db", str(db), "--wait", "0", "import"]
+    write += ["json", str(SAMPLES_DIR / "hosted-api-v1-events.json")]
+    try:
+        cur = reader.cursor()
+        cur.execute("SELECT count(*) FROM events").fetchall()
+        cur.close()
+        assert reader.holding()
+        busy = subprocess.run(write, capture_output=True, text=True, check=False, timeout=60)
+        assert busy.returncode == 6 and f"pid {os.getpid()}" in busy.stderr
+        deadline = time.monotonic() + 10
+        while reader.holding() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not reader.holding()
+        done = subprocess.run(write, capture_output=True, text=True, check=False, timeout=60)
+        assert done.returncode == 0, done.stderr
+        cur = reader.cursor()  # and reads what the writer added
+        assert cur.execute("SELECT count(DISTINCT run_id) FROM events").fetchall() == [(1,)]
+        cur.close()
+    finally:
+        reader.close()

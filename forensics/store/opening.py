@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -134,18 +135,26 @@ def _no_imports(store: Store) -> bool:
 
 
 class StoreReader:
-    """Read access that holds the file only while a query runs (the TUI's way in).
+    """Read access that holds the file only while the reader is busy (the TUI's way in).
 
-    Each `cursor()` is a read-only connection of its own; when the last one is closed, DuckDB
-    lets go of the file, so an import or a check started meanwhile is not locked out. A
-    cursor asked for while a writer holds the store waits for it like any command does.
+    Each `cursor()` is a read-only connection of its own. While queries come, one more
+    connection keeps DuckDB's copy of the database (and its cache) alive between them; after
+    `linger` seconds without a new cursor it is closed, and once the last cursor is closed
+    too DuckDB lets go of the file, so an import or a check waiting for it (`--wait`) gets
+    in. A cursor asked for while a writer holds the store waits for it like any command.
     """
 
-    def __init__(self, path: Path, *, wait: float | None = None) -> None:
+    LINGER_S = 1.5
+
+    def __init__(self, path: Path, *, wait: float | None = None, linger: float = LINGER_S) -> None:
         from forensics.store import Store
 
         self.path = path
         self.wait = wait
+        self.linger = linger
+        self._lock = threading.Lock()
+        self._keeper: duckdb.DuckDBPyConnection | None = None
+        self._last_use = 0.0
         with Store(path, read_only=True, wait=wait):
             pass  # a missing or unreadable store fails here, before any screen opens
         self.seen = self.fingerprint()
@@ -153,9 +162,36 @@ class StoreReader:
     def cursor(self) -> duckdb.DuckDBPyConnection:
         from forensics.store import configure
 
+        with self._lock:
+            if self._keeper is None:
+                self._keeper = connect(self.path, read_only=True, wait=self.wait)
+                threading.Thread(target=self._release_when_idle, daemon=True).start()
+            self._last_use = time.monotonic()
+        # a connection of its own (not a cursor of the keeper's, which closing the keeper
+        # would close too); DuckDB shares the open database between them
         con = connect(self.path, read_only=True, wait=self.wait)
         configure(con, read_only=True)
         return con
+
+    def _release_when_idle(self) -> None:
+        while True:
+            time.sleep(self.linger / 3)
+            with self._lock:
+                if time.monotonic() - self._last_use >= self.linger and self._keeper:
+                    self._keeper.close()
+                    self._keeper = None
+                    return
+
+    def holding(self) -> bool:
+        """Whether the reader keeps the database open right now (between queries)."""
+        with self._lock:
+            return self._keeper is not None
+
+    def close(self) -> None:
+        with self._lock:
+            if self._keeper is not None:
+                self._keeper.close()
+                self._keeper = None
 
     def fingerprint(self) -> tuple[int, int, int]:
         """Size and modification time of the file and its WAL: they move when a writer commits."""

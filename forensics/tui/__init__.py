@@ -16,4 +16,7 @@ def run_tui(store: StoreReader, run_id: str | None = None) -> None:
     while the TUI is open are not locked out; `R` reloads what they wrote."""
     from forensics.tui.app import ForensicsApp
 
-    ForensicsApp(store, run_id).run()
+    try:
+        ForensicsApp(store, run_id).run()
+    finally:
+        store.close()

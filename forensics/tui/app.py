@@ -3,7 +3,7 @@
 Screens do their own work; the app only opens them (`open_run`, `open_sql`, …), runs the
 `:` command line, shows `?` help for whatever screen is on top and turns any error into a
 modal. It holds the store and hands every worker a cursor of its own; with a `StoreReader`
-the file is held only while a query runs, and the app notices when a writer changed it.
+the file is held only while the app is busy, and the app notices when a writer changed it.
 """
 
 from __future__ import annotations
