@@ -96,10 +96,10 @@ def connect(
 
 def busy_error(path: Path, exc: duckdb.Error, waited: float, read_only: bool) -> StoreError:
     who = holder(str(exc)) or "another process"
+    holds = "is writing it" if read_only else "has it open"
     doing = "read" if read_only else "write"
     return StoreError(
-        f"{path} is busy: {who} has it open for writing or holds it, so this command cannot"
-        f" {doing} it (waited {waited:g} s)",
+        f"{path} is busy: {who} {holds}, so this command cannot {doing} it (waited {waited:g} s)",
         hint="wait for that command to finish and run this again, or give it longer with"
         " --wait SECONDS (env FORENSICS_WAIT); an open `forensics open` never holds it for long",
     )
