@@ -49,7 +49,6 @@ def test_one_figure_as_html(demo_copy: Path, tmp_path: Path) -> None:
         ((), 2, "forensics: usage: which run?"),
         ((DRAIN_SYNC, "--fleet"), 2, "forensics: usage: give a RUN or --fleet, not both"),
         ((DRAIN_SYNC, "--since", "2026-01-01"), 2, "forensics: usage: --since applies to --fleet"),
-        (("--fleet", "--since", "May"), 2, "forensics: usage: --since 'May' is not a date or time"),
         ((DRAIN_SYNC, "--figure", "pie"), 2, "forensics: usage: no figure 'pie'"),
         (("wrun_nope",), 4, "forensics: input: no run 'wrun_nope' in the store"),
         ((DRAIN_SYNC, "--diff", "r1", "zz"), 2, "forensics: usage: 'zz' is not a replay id"),
@@ -73,3 +72,11 @@ def test_errors_say_what_to_try(
     err = capsys.readouterr().err
     assert err.startswith(message.replace("'x.gif'", "'x.gif'"))
     assert "\n  try: " in err
+
+
+def test_a_since_that_is_no_time_names_the_forms(
+    demo_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(demo_copy, "--fleet", "--since", "May") == 2
+    err = capsys.readouterr().err
+    assert "--since 'May' is not a time; give an ISO-8601 time" in err and "24h, 7d" in err
