@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from forensics.cli.render import column_widths, emit, plain_table
+from forensics.cli.render import column_widths, emit, fitting_columns, plain_table
 from forensics.shortids import short_id, unique_end
 
 
@@ -100,3 +100,13 @@ def test_ids_that_share_a_long_end_get_a_longer_one() -> None:
     ids = ["wrun_01AAAAAAAAAAAAAAAAAAABCDEF", "wrun_01BBBBBBBBBBBBBBBBBXABCDEF"]
     assert unique_end(ids) == 7
     assert [short_id(i, 7) for i in ids] == ["wrun_…AABCDEF", "wrun_…XABCDEF"]
+
+
+def test_columns_too_cramped_to_read_are_left_out_from_the_right() -> None:
+    # id, a free-text name, status, two times, a flag: at 80 columns the times go first
+    naturals = [12, 40, 9, 23, 23, 5]
+    shown, widths = fitting_columns(naturals, 80, [False, True, False, False, False, False])
+    assert shown[:3] == [0, 1, 2] and 0 in shown
+    assert all(w >= min(naturals[i], 8) for i, w in zip(shown, widths, strict=True))
+    assert sum(widths) + 3 * len(widths) + 1 <= 80
+    assert fitting_columns([3, 4], 80, [False, False]) == ([0, 1], [3, 4])

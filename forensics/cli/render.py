@@ -144,6 +144,7 @@ WIDE_KEY = "forensics.wide"
 KEEP_WIDTH = 34
 SHRUNK_WIDTH = 3
 HEADER_WIDTH = 8
+READABLE = 8  # a column cut below this many cells says nothing; it is left out instead
 
 
 # Columns of free text: they give up room first (cut with an ellipsis), after which the
@@ -189,20 +190,49 @@ def column_widths(
 
 
 def _rich_table(columns: Sequence[str], cells: list[list[str]], title: str | None) -> None:
-    """A table that fits the terminal (wide cells shrink, with an ellipsis), header in bold."""
+    """A table that fits the terminal (wide cells shrink, with an ellipsis), header in bold.
+    Columns that would be cut too short to read are left out, and stderr says which."""
     console = Console(soft_wrap=False)
-    table = Table(title=title, show_lines=False, header_style="bold")
     # a long header does not hold a column of short values open: it is cut first
     naturals = [
         max([min(cell_len(c), HEADER_WIDTH), *(cell_len(row[index]) for row in cells)])
         for index, c in enumerate(columns)
     ]
     free = [c in FREE_TEXT for c in columns]
-    for c, width in zip(columns, column_widths(naturals, console.width, free), strict=True):
-        table.add_column(c, overflow="ellipsis", no_wrap=True, width=width)
+    shown, widths = fitting_columns(naturals, console.width, free)
+    table = Table(title=title, show_lines=False, header_style="bold")
+    for i, width in zip(shown, widths, strict=True):
+        table.add_column(columns[i], overflow="ellipsis", no_wrap=True, width=width)
     for row in cells:
-        table.add_row(*(Text(cell) for cell in row))  # a value is never read as markup
+        table.add_row(*(Text(row[i]) for i in shown))  # a value is never read as markup
     console.print(table)
+    left_out = [columns[i] for i in range(len(columns)) if i not in shown]
+    if left_out:
+        Console(stderr=True, soft_wrap=True).print(
+            f"forensics: note: {len(left_out)} column(s) left out at {console.width} columns"
+            f" ({', '.join(left_out)}): a wider terminal, `| less -S` or --format csv shows"
+            " them",
+            markup=False,
+            highlight=False,
+        )
+
+
+def fitting_columns(
+    naturals: Sequence[int], width: int, free: Sequence[bool]
+) -> tuple[list[int], list[int]]:
+    """The columns to show and their widths: the rightmost column that would be cut below
+    `READABLE` cells (and below its natural width) is left out, until the rest fit."""
+    shown = list(range(len(naturals)))
+    while True:
+        widths = column_widths([naturals[i] for i in shown], width, [free[i] for i in shown])
+        cramped = [
+            n
+            for n, (i, w) in enumerate(zip(shown, widths, strict=True))
+            if w < min(naturals[i], READABLE) and n > 0
+        ]
+        if not cramped:
+            return shown, widths
+        del shown[cramped[-1]]
 
 
 def plain_table(
