@@ -18,6 +18,7 @@ from tests.tui.conftest import SIZE, settle
 from tests.tui.test_runs_screen import run_ids
 
 HOSTED_RUN = "wrun_01KVD59BJ6SFWNA34MSXPK14W0"  # the one run of hosted-api-v1-events.json
+INCIDENT_RUN = "wrun_01KSNVVXH82P5GM40D6F9152JF"  # the 2113 incident: 54 traced replays
 
 
 def _forensics(*args: str) -> subprocess.CompletedProcess[str]:
@@ -60,3 +61,33 @@ async def test_an_import_while_the_tui_is_open_completes_and_r_shows_its_runs(
         await settle(pilot)
         assert sorted(run_ids(table)) == sorted([*before, HOSTED_RUN])
         assert app.sub_title == db.name
+
+
+async def test_r_on_the_replays_screen_reads_them_again(tmp_path: Path) -> None:
+    """Traces imported while the replays screen is open show after `R`."""
+    db = tmp_path / "store.duckdb"
+    with Store(db) as store:
+        import_paths(store, [SAMPLES_DIR / "dynamodb-incident-2113.jsonl.gz"])
+    app = ForensicsApp(StoreReader(db), INCIDENT_RUN)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("r")
+        await settle(pilot)
+        table = app.screen.query_one(PagedTable)
+        before = {str(table.value(table.row_at(i), "source")) for i in range(table.total or 0)}
+        assert before == {"reconstructed"}
+        done = await asyncio.to_thread(
+            _forensics,
+            "--db",
+            str(db),
+            "--wait",
+            "5",
+            "import",
+            "trace",
+            str(SAMPLES_DIR / "vercel-logs-incident-2113.jsonl.gz"),
+        )
+        assert done.returncode == 0, done.stderr
+        await pilot.press("R")
+        await settle(pilot)
+        after = {str(table.value(table.row_at(i), "source")) for i in range(table.total or 0)}
+        assert "trace" in after

@@ -63,13 +63,15 @@ class ReplaysScreen(ForensicsScreen):
         "Each line is a digest group: replays that loaded the same log. Traced replays come "
         "from WF_TRACE lines; the others are reconstructed from the log's replay-origin "
         "writes. Space marks a group (two at most); d diffs the two marked; Enter or l "
-        "diffs the group under the cursor with the final log; c shows the fence chain."
+        "diffs the group under the cursor with the final log; c shows the fence chain. "
+        "R reads the replays again after an import changed the store."
     )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("space", "mark", "Mark"),
         Binding("d", "diff", "Diff marked"),
         Binding("l", "diff_log", "Diff vs log"),
         Binding("c", "fences", "Fences"),
+        Binding("R", "reload", "Reload", show=False),
         Binding("escape,q", "back", "Back"),
     ]
 
@@ -109,6 +111,12 @@ class ReplaysScreen(ForensicsScreen):
         table.focus()
         self.load(self.shared)
 
+    def action_reload(self) -> None:
+        """Build the run's replays again (new events or traces), marks kept by group."""
+        self.forensics.reloaded()
+        self.query_one(PagedTable).busy = True
+        self.load(None)
+
     def _tone(self, index: int, row: Row) -> str | None:
         return "accent" if row[0] in self.marked else None
 
@@ -122,6 +130,7 @@ class ReplaysScreen(ForensicsScreen):
 
     def _loaded(self, shared: SharedReplays, groups: list[ReplayGroup], summary: str) -> None:
         self.shared, self.groups = shared, groups
+        self.marked = [m for m in self.marked if m in {g.group for g in groups}]
         self.query_one("#replays-summary", Static).update(f"{self.run_id} · {summary}")
         rows = tuple(g.row() for g in groups)
         self.query_one(PagedTable).set_source(ListSource(GROUP_FIELDS, rows))
