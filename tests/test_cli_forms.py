@@ -3,6 +3,7 @@ workflow names and run ids, and run-id completion from the store."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -12,12 +13,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from forensics.cli import main
-from forensics.demo import build_demo_store
+from forensics.demo import SAMPLES_DIR, build_demo_store
 from forensics.errors import UsageError
 from forensics.shortids import short_id, unique_end
 from forensics.store import Store
 from forensics.timespec import parse_duration, parse_moment
 
+MANIFEST = json.loads((SAMPLES_DIR / "manifest.json").read_text())
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 
 
@@ -124,7 +126,7 @@ def test_runs_at_80_columns_shows_every_run_id_s_unique_end(
     assert max(len(line) for line in out.splitlines()) <= 80
     with Store(db, read_only=True) as store:
         ids = [str(r[0]) for r in store.query("SELECT run_id FROM runs")[1]]
-    assert len(ids) == 16
+    assert len(ids) == len({r["run_id"] for r in MANIFEST["runs"]})
     assert [i for i in ids if short_id(i, unique_end(ids)) not in out] == []
     monkeypatch.undo()  # piped: --wide prints whole ids
     code, out, _ = _cli(capsys, "--db", db, "runs", "--wide")
