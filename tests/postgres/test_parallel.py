@@ -79,7 +79,8 @@ def test_an_import_through_the_pool_stores_the_same(
     monkeypatch.setattr(phases, "STORE_BATCH", 100)
     monkeypatch.setattr(phases, "ENTITY_BATCH", 10)
     pooled = stored(tmp_path / "pooled.duckdb")
-    assert [len(rows) for rows in pooled.values()] == [448, 43, 90, 86]  # marks: newest id and count per run
+    # marks: the newest id and the event count of each run
+    assert [len(rows) for rows in pooled.values()] == [448, 43, 90, 86]
     for name in TABLES:  # every value of every row, provenance included
         assert pooled[name] == inline[name], name
 

@@ -84,7 +84,7 @@ class Running:
     def _run(self) -> None:
         try:
             self.watch.run()
-        except BaseException as exc:  # noqa: BLE001 - the test reports it
+        except BaseException as exc:  # the test reports it
             self.error = exc
         finally:
             self.source.close()
