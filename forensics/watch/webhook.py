@@ -75,6 +75,7 @@ class Webhook:
                     self.queue.get_nowait()
                 except queue.Empty:
                     continue
+                self.queue.task_done()
                 self.delivery.dropped += 1
                 if self.delivery.dropped in (1, 10, 100) or self.delivery.dropped % 1000 == 0:
                     self.say(
@@ -83,15 +84,16 @@ class Webhook:
                     )
 
     def close(self, drain: float = DRAIN_S) -> Delivery:
-        """Stop after the queue drained (or `drain` seconds); say what was not delivered."""
+        """Stop once every queued alert was sent or given up (or after `drain` seconds);
+        say how many were left undelivered."""
         deadline = time.monotonic() + drain
-        while not self.queue.empty() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        self.stopping.set()
-        left = self.queue.qsize()
-        with suppress(queue.Full):  # the sender sees `stopping` after its current alert
+        while self.queue.unfinished_tasks and time.monotonic() < deadline:
+            time.sleep(0.02)
+        left = self.queue.unfinished_tasks
+        self.stopping.set()  # ends a retry pause; the alert in flight counts as not sent
+        with suppress(queue.Full):
             self.queue.put_nowait(None)
-        self.thread.join(timeout=max(0.0, deadline - time.monotonic()) + TIMEOUT_S)
+        self.thread.join(timeout=TIMEOUT_S)
         if left:
             self.say(f"webhook: {left} alert(s) not delivered before stopping (they are on stdout)")
         return self.delivery
@@ -101,7 +103,10 @@ class Webhook:
             alert = self.queue.get()
             if alert is None or self.stopping.is_set():
                 return
-            self._send(alert)
+            try:
+                self._send(alert)
+            finally:
+                self.queue.task_done()
 
     def _send(self, alert: Alert) -> None:
         body = orjson.dumps(alert.as_json())

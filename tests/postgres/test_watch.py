@@ -32,6 +32,7 @@ from forensics.watch.sources import PostgresSource
 from tests.postgres.pg_eras import ULID_IDS, create_era, event_rows, insert
 from tests.postgres.pg_server import Server, throwaway
 from tests.postgres.test_late_commits import IDS_B, RUN_A, RUN_B, late_row
+from tests.watch.test_webhook import Receiver
 
 pytestmark = pytest.mark.postgres
 
@@ -210,12 +211,20 @@ def test_once_from_the_command_line_prints_json_lines(
     assert "pass 1: 21 event(s) stored, 2 run(s) re-checked" in first.stderr
     with pg_admin.connect(db) as conn:
         insert(conn, "workflow_events", late_rows())
-    second = subprocess.run(
-        [*command, "--min-severity", "error"], capture_output=True, text=True, check=False
-    )
+    receiver = Receiver([503])  # the webhook's first POST fails and is retried
+    try:
+        second = subprocess.run(
+            [*command, "--min-severity", "error", "--webhook", receiver.url],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    finally:
+        receiver.close()
     assert second.returncode == 0, second.stderr
     alerts = [json.loads(line) for line in second.stdout.splitlines()]
     assert alerts and all(a["severity"] == "error" for a in alerts)
+    assert receiver.bodies == alerts
     assert {(a["run_id"], a["code"]) for a in alerts} < EXPECTED
     third = subprocess.run(command, capture_output=True, text=True, check=False)
     assert (third.returncode, third.stdout) == (0, "")  # warnings were seen, not repeated
@@ -239,7 +248,7 @@ def test_sigterm_ends_a_watch_cleanly(
     )
     try:
         assert child.stderr is not None
-        lines = []
+        lines: list[str] = []
         while not any(" pass 2:" in line for line in lines):
             line = child.stderr.readline()
             assert line, f"the watch ended early: {lines}"
