@@ -13,6 +13,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -175,3 +176,19 @@ def register(cli: click.Group) -> None:
             dsn=dsn, schema=schema, statement_timeout_ms=int(timeout.total_seconds() * 1000)
         )
         run_watch(obj, PostgresSource(options), **opts)
+
+    @watch.command(name="dir")
+    @click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
+    @watch_options
+    @click.pass_obj
+    def watch_dir(obj: Context, /, path: Path, **opts: Any) -> None:
+        """Watch a @workflow/world-local data directory (.workflow-data).
+
+        Each pass lists events/, runs/, steps/, hooks/, waits/ and the staged hook events
+        under .locks/runs/*.pending/, and imports the files that are new or changed (by
+        modification time and size, kept in the store). Nothing in the directory is
+        written.
+        """
+        from forensics.watch.sources import DirSource
+
+        run_watch(obj, DirSource(path), **opts)

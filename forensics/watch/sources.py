@@ -9,8 +9,10 @@ its source went away, resumes exactly where the last finished import stopped.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from forensics.errors import SourceError
 from forensics.importers.postgres import PostgresOptions, import_postgres
 from forensics.importers.postgres.activity import Activity
 from forensics.importers.postgres.dsn import redact
@@ -57,3 +59,28 @@ class PostgresSource:
 
     def close(self) -> None:
         self.activity.close()
+
+
+class DirSource:
+    """A world-local data directory: import the files that appeared or changed (polling)."""
+
+    kind = "dir"
+
+    def __init__(self, path: Path) -> None:
+        from forensics.importers.world_local_follow import data_dir
+
+        self.root = data_dir(path)
+        self.location = str(self.root)
+
+    def poll(self, store: Store) -> list[ImportSummary]:
+        from forensics.importers.world_local_follow import import_changed
+
+        if not self.root.is_dir():
+            raise SourceError(
+                f"{self.root} is gone", hint="was the app's data directory moved or deleted?"
+            )
+        summary = import_changed(store, self.root)
+        return [summary] if summary is not None else []
+
+    def close(self) -> None:
+        return

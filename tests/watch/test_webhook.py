@@ -26,7 +26,7 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - the http.server protocol
+            def do_POST(self) -> None:  # the name http.server calls
                 length = int(self.headers["Content-Length"])
                 body = json.loads(self.rfile.read(length))
                 if receiver.stall is not None:
