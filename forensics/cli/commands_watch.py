@@ -192,3 +192,19 @@ def register(cli: click.Group) -> None:
         from forensics.watch.sources import DirSource
 
         run_watch(obj, DirSource(path), **opts)
+
+    @watch.command(name="trace")
+    @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+    @watch_options
+    @click.pass_obj
+    def watch_trace(obj: Context, /, files: tuple[Path, ...], **opts: Any) -> None:
+        """Follow WF_TRACE log files like `tail -F`.
+
+        Appended lines are read each pass; a line still being written waits for its
+        newline; a rotated file is read to its end and its successor from the start; a
+        truncated one from the start again; a file that does not exist yet is waited for.
+        Each replay is stored when its replay_end arrives (or after 10 minutes without).
+        """
+        from forensics.watch.sources import TraceSource
+
+        run_watch(obj, TraceSource(list(files)), **opts)

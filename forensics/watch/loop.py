@@ -166,7 +166,8 @@ def touched_runs(store: Store, summaries: Sequence[ImportSummary]) -> list[str]:
         "SELECT run_id FROM events WHERE import_id IN (SELECT unnest($1::INTEGER[]))"
         " UNION SELECT run_id FROM run_records WHERE import_id IN (SELECT unnest($1::INTEGER[]))"
         " UNION SELECT run_id FROM entities WHERE import_id IN (SELECT unnest($1::INTEGER[]))"
-        " ORDER BY 1",
+        " UNION SELECT run_id FROM trace_replays"
+        " WHERE import_id IN (SELECT unnest($1::INTEGER[])) ORDER BY 1",
         [ids],
     )
     return [str(r[0]) for r in rows]

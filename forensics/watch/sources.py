@@ -84,3 +84,22 @@ class DirSource:
 
     def close(self) -> None:
         return
+
+
+class TraceSource:
+    """Trace log files followed like `tail -F`; replays are stored once whole."""
+
+    kind = "trace"
+
+    def __init__(self, paths: list[Path]) -> None:
+        from forensics.importers.trace_follow import Follow
+
+        self.follow = Follow(paths)
+        self.location = self.follow.location
+
+    def poll(self, store: Store) -> list[ImportSummary]:
+        summary = self.follow.poll(store)
+        return [summary] if summary is not None else []
+
+    def close(self) -> None:
+        self.follow.close()
