@@ -101,6 +101,8 @@ class Watch:
                 failures, away = 0, 0.0
             done = self._after(summaries, started)
             self._progress(done, summaries)
+            if summaries:
+                self.store.release_memory()
             if self.settings.once:
                 return
             self.stop.wait(max(0.0, self.settings.interval - (time.monotonic() - started)))
