@@ -114,6 +114,10 @@ class Watch:
         touched = touched_runs(self.store, summaries)
         done.runs = len(touched)
         if first:
+            self.say(
+                "first pass on this store: checking every run (as `forensics check` does) to"
+                " know which findings exist already; on a large store this takes a while"
+            )
             check(self.store)  # every run: what is there already is the baseline
         elif touched:
             check(self.store, run_ids=touched)
