@@ -67,23 +67,9 @@ def import_dynamodb(
     location = conn.location(table)
     marks = {} if live.full or not live.runs else _marks(store, location, live)
     reads = Reads(table, live.segments, live.runs, live.page_size, live.consistent, marks)
-    notes = key_notes(schema, mapping)
-    whole: list[Request] = []
-    counted: dict[str, int] = {}
-    if live.runs:
-        indexes = tuple(i.name for i in mapping.indexes)
-        run_attr, event_attr = mapping.roles["run_id"], mapping.roles["event_id"]
-        requests, more = run_requests(reads, schema, run_attr, event_attr, indexes)
-        notes += more
-        if marks and all(q.operation == "query" for q in requests):
-            unmarked = replace(reads, marks={})
-            whole = run_requests(unmarked, schema, run_attr, event_attr, indexes)[0]
-            counted = count_items(conn, [q for q in whole if run_of(q) in marks])
-            before = stored_counts(store, location, list(counted))
-            same = {run for run, n in counted.items() if before.get(run) == n}
-            requests = [q for q in requests if run_of(q) not in same]
-    else:
-        requests = scan_requests(reads)
+    plan = _plan(store, conn, reads, schema, mapping, location)
+    requests, whole, counted = plan.requests, plan.whole, plan.counted
+    notes = key_notes(schema, mapping) + plan.notes
     stats = ReadStats()
     with store.begin_import(SOURCE_KIND, location, _described(conn, options, live)) as session:
         for note in notes:
@@ -105,6 +91,39 @@ def import_dynamodb(
             hint="check --table, --region and the run ids; the import was recorded as empty",
         )
     return summary
+
+
+@dataclass
+class _Plan:
+    requests: list[Request]
+    notes: list[str]
+    whole: list[Request] = field(default_factory=list)  # each marked run's whole Query
+    counted: dict[str, int] = field(default_factory=dict)  # marked run -> items in the table
+
+
+def _plan(
+    store: Store,
+    conn: Connection,
+    reads: Reads,
+    schema: KeySchema,
+    mapping: Mapping,
+    location: str,
+) -> _Plan:
+    """The reads: a scan, or per-run Queries without the runs whose count says nothing
+    changed (see `recount`)."""
+    if not reads.runs:
+        return _Plan(scan_requests(reads), [])
+    indexes = tuple(i.name for i in mapping.indexes)
+    run_attr, event_attr = mapping.roles["run_id"], mapping.roles["event_id"]
+    requests, notes = run_requests(reads, schema, run_attr, event_attr, indexes)
+    if not reads.marks or any(q.operation != "query" for q in requests):
+        return _Plan(requests, notes)
+    unmarked = replace(reads, marks={})
+    whole = run_requests(unmarked, schema, run_attr, event_attr, indexes)[0]
+    counted = count_items(conn, [q for q in whole if run_of(q) in reads.marks])
+    before = stored_counts(store, location, list(counted))
+    same = {run for run, n in counted.items() if before.get(run) == n}
+    return _Plan([q for q in requests if run_of(q) not in same], notes, whole, counted)
 
 
 class _EventWriter:
