@@ -30,6 +30,7 @@ import argparse
 import json
 import os
 import queue
+import re
 import shutil
 import signal
 import statistics
@@ -107,7 +108,7 @@ class Watcher:
     def _err(self) -> None:
         assert self.proc.stderr is not None
         for line in self.proc.stderr:
-            if " pass " in line:
+            if re.search(r" pass \d+:", line):  # a pass ended (the first one takes the baseline)
                 self.passes.set()
             elif "source failed" in line or "error" in line:
                 print(f"  watch: {line.rstrip()}", file=sys.stderr)
