@@ -224,15 +224,13 @@ def main() -> None:
     parser.add_argument("--dir-files", type=int, default=100_000)
     args = parser.parse_args()
     dsn = make_conninfo(args.dsn, dbname=args.name)
-    cleanup_needed = True
     try:
+        cleanup(dsn)  # rows a stopped run left behind
         with psycopg.connect(dsn) as conn:
             row = conn.execute("SELECT count(*) FROM workflow.workflow_events").fetchone()
         have = int(row[0]) if row else 0
     except psycopg.Error:
-        have, cleanup_needed = -1, False
-    if cleanup_needed:
-        cleanup(dsn)
+        have = -1
     if have != args.events:
         build(args.dsn, args.name, args.events)
     print(
