@@ -10,7 +10,7 @@ from typing import Any
 from forensics.model import SEVERITIES
 
 _SPACE = re.compile(r"\s+")
-_SENTENCE = re.compile(r"(?<=[.;:])\s")
+_SENTENCE = re.compile(r"(?<=\.)\s+(?=[A-Z`])")
 SUMMARY_CHARS = 200
 
 
@@ -54,14 +54,18 @@ def alert_of(finding: dict[str, Any], at: datetime) -> Alert:
 
 
 def summary(explanation: str, code: str) -> str:
-    """The explanation's first sentence on one line (at most `SUMMARY_CHARS` characters)."""
+    """What went wrong, in one line: the explanation's first sentence after its "Let …"
+    naming of the events (E1, E2 … are the alert's `event_ids`), at most `SUMMARY_CHARS`."""
     text = _SPACE.sub(" ", explanation).strip()
     if not text:
         return f"{code} (no explanation stored)"
-    first = _SENTENCE.split(text, maxsplit=1)[0]
-    if len(first) > SUMMARY_CHARS:
-        first = first[: SUMMARY_CHARS - 1].rstrip() + "…"
-    return first
+    sentences = _SENTENCE.split(text)
+    said = next((t for t in sentences if not t.startswith("Let ")), sentences[0])
+    said = said.removeprefix("Then ")
+    said = said[:1].upper() + said[1:]
+    if len(said) > SUMMARY_CHARS:
+        said = said[: SUMMARY_CHARS - 1].rstrip() + "…"
+    return said
 
 
 def at_least(severity: str, minimum: str) -> bool:

@@ -132,7 +132,15 @@ def test_a_webhook_must_be_an_http_url() -> None:
 
 
 def test_summaries_are_one_line_and_severities_rank() -> None:
-    assert summary("Let A be\n the step.  Then B.", "x") == "Let A be the step."
+    told = (
+        "Let E1 = wevt_1 (step_completed, #8 in the log) and E2 = wevt_2 (step_completed)."
+        " Then E2 ends the entity a second time after E1 already did, so no consumer is left"
+        " for it. A replay of E0-E2 stops with `Unconsumed event`."
+    )
+    assert summary(told, "x") == (
+        "E2 ends the entity a second time after E1 already did, so no consumer is left for it."
+    )
+    assert summary("Only one sentence: here.", "x") == "Only one sentence: here."
     assert summary("", "multiple-terminals") == "multiple-terminals (no explanation stored)"
     assert len(summary("word " * 100, "x")) == 200
     assert at_least("error", "warning") and at_least("warning", "warning")
