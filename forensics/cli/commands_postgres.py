@@ -73,8 +73,10 @@ def register(cli: click.Group) -> None:
 
         Reads one read-only REPEATABLE READ snapshot with SELECT and COPY only, so a role
         with USAGE on the schema and SELECT on its tables is enough. Importing the same
-        database again reads only what is new (per run, events above the last event id
-        imported); --full reads everything again. Copies already stored are never added twice.
+        database again reads only what is new, exactly: events above each run's last event
+        id, and every row written since the last import's snapshot whatever its id or
+        created_at (late commits are noted); --full reads everything again. Copies already
+        stored are never added twice.
         """
         from forensics.importers.postgres import PostgresOptions
         from forensics.importers.postgres import import_postgres as run_import

@@ -12,7 +12,7 @@ stream last opened with that `inv`. Broken lines are quarantined with their file
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -107,10 +107,21 @@ def import_trace_files(
     paths: Sequence[Path], session: ImportSession, options: ImportOptions
 ) -> TraceCounts:
     """Read every file, then group and store the replays through `session`."""
+    return import_trace_lines([(str(p), p.name, _lines(p)) for p in paths], session, options)
+
+
+# (location for provenance, the file's name as its stream, (line number, raw line) pairs)
+LineSource = tuple[str, str, Iterable[tuple[int, bytes]]]
+
+
+def import_trace_lines(
+    sources: Sequence[LineSource], session: ImportSession, options: ImportOptions
+) -> TraceCounts:
+    """Group and store the replays of these lines (`watch trace` hands whole replays)."""
     writer = SnapshotWriter(session.con)
     records: list[_Record] = []
-    for path in paths:
-        records.extend(_read_file(path, session, writer, options, len(records)))
+    for location, name, lines in sources:
+        records.extend(_read_lines(location, name, lines, session, writer, options, len(records)))
     in_transaction(session.con, writer.flush)
     replays = [_replay(g) for g in _groups(_in_log_order(records))]
     known = known_identities(session.con, [r.identity for r in replays])
@@ -136,25 +147,35 @@ def _store(session: ImportSession, replays: list[TraceReplayRecord]) -> None:
     write_replays(session.con, session.import_id, replays)
 
 
-def _read_file(
-    path: Path, session: ImportSession, writer: SnapshotWriter, options: ImportOptions, base: int
+def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    with open_binary(path) as fh:
+        yield from enumerate(fh, start=1)
+
+
+def _read_lines(
+    location: str,
+    name: str,
+    lines: Iterable[tuple[int, bytes]],
+    session: ImportSession,
+    writer: SnapshotWriter,
+    options: ImportOptions,
+    base: int,
 ) -> list[_Record]:
     out: list[_Record] = []
     lists = EventLists()
-    with open_binary(path) as fh:
-        for number, raw in enumerate(fh, start=1):
-            if MARKER not in raw:
-                continue
-            line, problem = read_line(raw.rstrip(b"\r\n"), str(path), number, path.name)
-            if problem is not None:
-                prov = Provenance(str(path), f"line {number}")
-                session.quarantine(QuarantineRecord(prov, problem.reason, problem.raw))
-            if line is None:
-                continue
-            snapshot = _snapshot(line, lists, writer, session)
-            out.append(_Record(_light(line), base + len(out), snapshot))
-            if options.progress and len(out) % 1000 == 0:
-                options.progress(1000)
+    for number, raw in lines:
+        if MARKER not in raw:
+            continue
+        line, problem = read_line(raw.rstrip(b"\r\n"), location, number, name)
+        if problem is not None:
+            prov = Provenance(location, f"line {number}")
+            session.quarantine(QuarantineRecord(prov, problem.reason, problem.raw))
+        if line is None:
+            continue
+        snapshot = _snapshot(line, lists, writer, session)
+        out.append(_Record(_light(line), base + len(out), snapshot))
+        if options.progress and len(out) % 1000 == 0:
+            options.progress(1000)
     return _newest_first_reversed(out)
 
 

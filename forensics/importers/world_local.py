@@ -218,6 +218,7 @@ class _Reader:
         self.misnamed = 0
         self.flat_events = 0
         self.scoped_events = 0
+        self.select: set[str] | None = None  # read only these files (a watch's changed ones)
 
     # -- layout and events -----------------------------------------------------------------
 
@@ -333,6 +334,8 @@ class _Reader:
             for entry in it:
                 name = entry.name
                 if name.endswith(".json"):
+                    if self.select is not None and f"{rel_dir}/{name}" not in self.select:
+                        continue
                     if entry.is_file():
                         tag = split_name(name)[1] if "." in name[:-5] else None
                         files.append((f"{rel_dir}/{name}", tag))

@@ -115,6 +115,17 @@ class Store:
     def close(self) -> None:
         self.con.close()
 
+    def release_memory(self) -> None:
+        """Hand DuckDB's cached buffers back (a long-running watch would otherwise keep its
+        largest pass's worth of memory): lowering the limit evicts them, then it is restored."""
+        (limit,) = self.con.execute("SELECT current_setting('memory_limit')").fetchall()[0]
+        try:
+            run(self.con, "SET memory_limit = '32MB'")
+        except duckdb.Error:  # buffers still pinned: nothing to give back now
+            return
+        finally:
+            run(self.con, f"SET memory_limit = '{limit}'")
+
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A cursor of its own, for a worker thread."""
         return self.con.cursor()

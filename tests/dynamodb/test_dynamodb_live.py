@@ -316,13 +316,39 @@ def test_incremental_query_reads_from_the_mark_and_catches_late_commits(
     made = calls(conn)
     again = run(tmp_store, conn, LiveOptions(runs=(target,)))
     assert (again.stored, again.duplicates) == (2, again.read - 2)
-    [query] = [p for op, p in made if op == "Query"]
+    [count, query] = [p for op, p in made if op == "Query"]
+    assert (count["KeyConditionExpression"], count["Select"]) == ("#run = :run", "COUNT")
     assert query["KeyConditionExpression"] == "#run = :run AND #event >= :mark"
     assert query["ExpressionAttributeValues"][":mark"]["S"] < late["eventId"]
+    # nothing new: the count alone says so, and nothing is read
+    conn = connection(table)
+    made = calls(conn)
+    idle = run(tmp_store, conn, LiveOptions(runs=(target,)))
+    assert (idle.read, idle.stored) == (0, 0)
+    assert [p.get("Select") for op, p in made if op == "Query"] == ["COUNT"]
+    # an item far below the look-back window (its id minted a day before it was written)
+    first = min(i["eventId"] for i in runs[target])
+    prefix, _, body = first.rpartition("_")
+    older = f"{prefix}_{body[:2]}0{body[3:]}"  # minted years earlier
+    assert older < first
+    admin.put_item(
+        TableName=table,
+        Item=typed_item({**runs[target][1], "eventId": older, "eventType": "step_started"}),
+    )
+    conn = connection(table)
+    made = calls(conn)
+    caught = run(tmp_store, conn, LiveOptions(runs=(target,)))
+    assert caught.stored == 1
+    whole = [p["KeyConditionExpression"] for op, p in made if op == "Query" and "Select" not in p]
+    assert whole == ["#run = :run AND #event >= :mark", "#run = :run"]
+    assert caught.notes[-2] == (
+        "1 run(s) held items below their look-back window (committed late, or quarantined):"
+        f" read again whole ({target})"
+    )
     conn = connection(table)
     made = calls(conn)
     full = run(tmp_store, conn, LiveOptions(runs=(target,), full=True))
-    assert (full.read, full.stored) == (len(runs[target]) + 2, 0)
+    assert (full.read, full.stored) == (len(runs[target]) + 3, 0)
     assert [p["KeyConditionExpression"] for op, p in made if op == "Query"] == ["#run = :run"]
 
 

@@ -35,6 +35,29 @@ class Server:
     data_dir: Path | None = None
     bin_dir: Path | None = None
     owner: list[str] = field(default_factory=list)  # command prefix to run as the owner
+    start_options: str = ""  # how pg_ctl starts it (port, socket directory)
+
+    def stop(self, mode: str = "immediate") -> None:
+        """Stop a started cluster (as a crash would, by default), keeping its data."""
+        assert self.data_dir is not None and self.bin_dir is not None
+        self._pg_ctl("-m", mode, "-w", "stop")
+
+    def start(self) -> None:
+        """Start a cluster stopped by `stop` again, on the same port."""
+        assert self.data_dir is not None
+        log = str(self.data_dir.parent / "server.log")
+        self._pg_ctl("-o", self.start_options, "-l", log, "-w", "start")
+
+    def _pg_ctl(self, *args: str) -> None:
+        assert self.data_dir is not None and self.bin_dir is not None
+        done = subprocess.run(
+            [*self.owner, str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), *args],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"pg_ctl {args[-1]} failed: {done.stderr.strip()[:300]}")
 
     def dsn(self, dbname: str, **changes: str) -> str:
         return make_conninfo(self.admin_dsn, dbname=dbname, **changes)
@@ -103,6 +126,11 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def throwaway() -> tuple[Server | None, str]:
+    """A fresh cluster of our own on a free port (None and why when it cannot be made)."""
+    return _throwaway()
+
+
 def _throwaway() -> tuple[Server | None, str]:
     bin_dir = _bin_dir()
     if bin_dir is None:
@@ -160,6 +188,7 @@ def _throwaway() -> tuple[Server | None, str]:
         data,
         bin_dir,
         owner,
+        options,
     )
     if start.returncode != 0 or not _reachable(server.admin_dsn):
         server.close()

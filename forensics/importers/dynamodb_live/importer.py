@@ -10,14 +10,14 @@ does not map is quarantined with its key and reason and the import goes on. Only
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import orjson
 
 from forensics.errors import InputError
 from forensics.importers.base import ImportOptions, RecordError
 from forensics.importers.dynamodb_live.client import Connection
-from forensics.importers.dynamodb_live.pages import Page, ReadStats, read_pages
+from forensics.importers.dynamodb_live.pages import Page, ReadStats, Request, read_pages
 from forensics.importers.dynamodb_live.plan import (
     KeySchema,
     Reads,
@@ -26,6 +26,7 @@ from forensics.importers.dynamodb_live.plan import (
     run_requests,
     scan_requests,
 )
+from forensics.importers.dynamodb_live.recount import count_items, run_of, stored_counts
 from forensics.importers.dynamodb_live.runs import item_to_run, resolve_run_roles
 from forensics.importers.mapping import (
     Mapping,
@@ -63,17 +64,12 @@ def import_dynamodb(
     run_roles = resolve_run_roles(live.run_mapping)
     table = conn.target.table
     schema = KeySchema.from_description(conn.call("describe_table", table)["Table"])
-    marks = {} if live.full or not live.runs else _marks(store, conn.location(table), live)
-    reads = Reads(table, live.segments, live.runs, live.page_size, live.consistent, marks)
-    notes = key_notes(schema, mapping)
-    if live.runs:
-        indexes = tuple(i.name for i in mapping.indexes)
-        run_attr, event_attr = mapping.roles["run_id"], mapping.roles["event_id"]
-        requests, more = run_requests(reads, schema, run_attr, event_attr, indexes)
-        notes += more
-    else:
-        requests = scan_requests(reads)
     location = conn.location(table)
+    marks = {} if live.full or not live.runs else _marks(store, location, live)
+    reads = Reads(table, live.segments, live.runs, live.page_size, live.consistent, marks)
+    plan = _plan(store, conn, reads, schema, mapping, location)
+    requests, whole, counted = plan.requests, plan.whole, plan.counted
+    notes = key_notes(schema, mapping) + plan.notes
     stats = ReadStats()
     with store.begin_import(SOURCE_KIND, location, _described(conn, options, live)) as session:
         for note in notes:
@@ -81,9 +77,12 @@ def import_dynamodb(
         writer = _EventWriter(session, mapping, location, options)
         for page in read_pages(conn, requests, live.segments, stats):
             writer.write(page)
+        late = _late_runs(store, session, location, counted, {run_of(q) for q in requests})
+        for page in read_pages(conn, [q for q in whole if run_of(q) in late], 1, stats):
+            writer.write(page)
         if live.runs_table:
             _import_runs(conn, session, live.runs_table, run_roles, live)
-        session.note(_read_note(stats, marks))
+        session.note(_read_note(stats, marks, counted, late))
         summary = session.finish()
     if stats.items == 0 and not marks and summary.runs == 0:
         what = f"run(s) {', '.join(live.runs)}" if live.runs else "items"
@@ -92,6 +91,39 @@ def import_dynamodb(
             hint="check --table, --region and the run ids; the import was recorded as empty",
         )
     return summary
+
+
+@dataclass
+class _Plan:
+    requests: list[Request]
+    notes: list[str]
+    whole: list[Request] = field(default_factory=list)  # each marked run's whole Query
+    counted: dict[str, int] = field(default_factory=dict)  # marked run -> items in the table
+
+
+def _plan(
+    store: Store,
+    conn: Connection,
+    reads: Reads,
+    schema: KeySchema,
+    mapping: Mapping,
+    location: str,
+) -> _Plan:
+    """The reads: a scan, or per-run Queries without the runs whose count says nothing
+    changed (see `recount`)."""
+    if not reads.runs:
+        return _Plan(scan_requests(reads), [])
+    indexes = tuple(i.name for i in mapping.indexes)
+    run_attr, event_attr = mapping.roles["run_id"], mapping.roles["event_id"]
+    requests, notes = run_requests(reads, schema, run_attr, event_attr, indexes)
+    if not reads.marks or any(q.operation != "query" for q in requests):
+        return _Plan(requests, notes)
+    unmarked = replace(reads, marks={})
+    whole = run_requests(unmarked, schema, run_attr, event_attr, indexes)[0]
+    counted = count_items(conn, [q for q in whole if run_of(q) in reads.marks])
+    before = stored_counts(store, location, list(counted))
+    same = {run for run, n in counted.items() if before.get(run) == n}
+    return _Plan([q for q in requests if run_of(q) not in same], notes, whole, counted)
 
 
 class _EventWriter:
@@ -155,11 +187,39 @@ def _marks(store: Store, location: str, live: LiveOptions) -> dict[str, str]:
     return marks
 
 
-def _read_note(stats: ReadStats, marks: dict[str, str]) -> str:
+def _late_runs(
+    store: Store,
+    session: ImportSession,
+    location: str,
+    counted: dict[str, int],
+    read: set[str],
+) -> list[str]:
+    """Runs read from their mark that still hold more items than the store: late commits."""
+    if not counted or not read:
+        return []
+    session.flush()
+    after = stored_counts(store, location, sorted(read & counted.keys()))
+    late = sorted(run for run in read & counted.keys() if after.get(run, 0) < counted[run])
+    if late:
+        session.note(
+            f"{len(late)} run(s) held items below their look-back window (committed late, or"
+            f" quarantined): read again whole ({', '.join(late[:5])}" + " …" * (len(late) > 5) + ")"
+        )
+    return late
+
+
+def _read_note(
+    stats: ReadStats, marks: dict[str, str], counted: dict[str, int], late: list[str]
+) -> str:
     calls = ", ".join(f"{n} {op.capitalize()}" for op, n in sorted(stats.requests.items()))
     text = f"read {stats.items} item(s) in {stats.pages} page(s) ({calls or 'no reads'})"
     if marks:
         text += f"; {len(marks)} run(s) read from their high-water mark (--full re-reads all)"
+    if counted:
+        text += (
+            f"; every marked run counted first ({len(counted)} COUNT Query), so late commits"
+            f" are found; {len(late)} read again whole"
+        )
     return text
 
 

@@ -68,6 +68,7 @@ class EventBatches:
         self.previous = previous  # run id -> highest event id of earlier imports
         self.cache: dict[tuple[str, int | None, bytes], Decoded] = {}
         self.last_event: dict[str, str] = {}  # run id -> highest event id read
+        self.read: dict[str, int] = {}  # run id -> rows read
         self.above: set[str] = set()  # runs with events above their earlier mark (or new)
         self.below: list[tuple[str, str]] = []  # (run, event id) read again by the window
         self.both_payloads = 0  # rows with JSON and CBOR eventData (CBOR wins)
@@ -133,11 +134,12 @@ class EventBatches:
 
     def _marks(self, runs: tuple[str, ...], ids: tuple[str, ...]) -> None:
         """Advance the per-run high-water marks; note rows at or below the earlier ones."""
-        grouped = pa.table({"r": runs, "i": ids}).group_by("r").aggregate([("i", "max")])
-        last, previous = self.last_event, self.previous
-        for run, top in zip(
-            grouped.column(0).to_pylist(), grouped.column(1).to_pylist(), strict=True
-        ):
+        grouped = (
+            pa.table({"r": runs, "i": ids}).group_by("r").aggregate([("i", "max"), ("i", "count")])
+        )
+        last, previous, read = self.last_event, self.previous, self.read
+        for run, top, n in zip(*(grouped.column(c).to_pylist() for c in range(3)), strict=True):
+            read[run] = read.get(run, 0) + n
             if top > last.get(run, ""):
                 last[run] = top
             if top > previous.get(run, ""):

@@ -65,6 +65,9 @@ class Phases:
     cancel: Callable[[], None]
     decoders: Decoders = field(default_factory=lambda: Decoders(preload=_PRELOAD))
     run_rows: set[str] = field(default_factory=set)  # run ids read from the runs table
+    counts: dict[str, int] = field(default_factory=dict)  # run id -> events now, if changed
+    recounted: list[str] = field(default_factory=list)  # runs only the counts said changed
+    shrunk: list[str] = field(default_factory=list)  # runs with fewer events than before
 
     def events(self, progress: Callable[[int], None] | None) -> EventBatches:
         statement, params = events_copy(self.layout, self.filters, self.marks, self._changed_runs())
@@ -96,11 +99,31 @@ class Phases:
         return batches
 
     def _changed_runs(self) -> dict[str, str | None] | None:
-        """Runs with events above their mark, or none yet: {run id: mark or None}."""
+        """Runs that may have news, each with the mark to read above (None: the whole run)."""
         known = self.marks.last_event
         if not known:
             return None
-        statement, params = newest_events(self.layout, self.filters)
+        changed: dict[str, str | None] = {}
+        for run_id, top, count, fresh in self._newest():
+            run, n = str(run_id), int(count)
+            mark = known.get(run)
+            before = self.marks.counts.get(run)
+            if before != n:
+                self.counts[run] = n
+            if mark is None or str(top) > mark or fresh:
+                changed[run] = mark
+            elif before is not None and n > before:
+                # the cross-check: more events than the last import saw, none of them above
+                # the mark nor written since its snapshot (a restored or replaced server?)
+                self.recounted.append(run)
+                changed[run] = None
+            elif before is not None and n < before:
+                self.shrunk.append(run)
+        return changed
+
+    def _newest(self) -> list[tuple[Any, ...]]:
+        """`selects.newest_events` over the selected runs."""
+        statement, params = newest_events(self.layout, self.filters, self.marks.fence)
         # Over every run, one sequential pass with a hash aggregate: in run-index order the
         # server fetches the table page by page at random, which takes many times longer
         # when the table is not cached. Parallel workers (as many as the server allows a
@@ -123,12 +146,7 @@ class Phases:
             if whole:
                 for name in settings:
                     self.conn.execute(f"RESET {name}")
-        changed: dict[str, str | None] = {}
-        for run_id, top in rows:
-            mark = known.get(str(run_id))
-            if mark is None or str(top) > mark:
-                changed[str(run_id)] = mark
-        return changed
+        return rows
 
     def _write(self, item: tuple[pa.Table | None, list[QuarantineRecord]]) -> None:
         table, rejected = item

@@ -51,15 +51,45 @@ class Filters:
     statuses: tuple[str, ...] = ()
 
 
+XID_MASK = 0xFFFFFFFF  # a row's xmin is the low 32 bits of its 64-bit transaction id
+
+
+@dataclass(frozen=True)
+class Fence:
+    """Where the last import's snapshot stood, in transaction ids (64-bit, as `xid8`).
+
+    Every transaction below `since` (that snapshot's xmin) had ended when it was taken, so
+    a row whose xmin is below `since` was either visible to that import or never committed;
+    a row inserted or updated by any later transaction (or one still running then) has its
+    xmin at or above it. `now` is this import's snapshot xmax: every row it sees has an
+    xmin below it, which lets the 32-bit xmin be compared without knowing its epoch.
+    """
+
+    now: int
+    since: int
+
+    def fresh(self, alias: str, params: dict[str, Any]) -> sql.Composable:
+        """True for rows of `alias` written by a transaction at or above `since`."""
+        params["fence_now"] = self.now
+        params["fence_span"] = self.now - self.since
+        # (now - xmin) mod 2^32 is how far below `now` the row's transaction is; xid -> text
+        # -> int8 keeps the scan parallel (age() would not be).
+        return sql.SQL(
+            "((%(fence_now)s::int8 - {}.xmin::text::int8) & {}) <= %(fence_span)s::int8"
+        ).format(sql.Identifier(alias), sql.Literal(XID_MASK))
+
+
 @dataclass(frozen=True)
 class Marks:
     """What an earlier import of this source already read (empty: read everything)."""
 
     last_event: dict[str, str] = field(default_factory=dict)  # run id -> highest event id
-    recheck_from: datetime | None = None  # rows created/updated since are read again
+    recheck_from: datetime | None = None  # without a fence: rows created/updated since
     # the recheck point comes from an import that read every run: a run unknown to the
     # store was created after it, so its rows fall in the recheck window anyway
     complete: bool = False
+    fence: Fence | None = None  # exact: rows written since the last complete import
+    counts: dict[str, int] = field(default_factory=dict)  # run id -> events it had then
 
 
 @dataclass(frozen=True)
@@ -77,9 +107,10 @@ def events_copy(
 ) -> tuple[sql.Composed, dict[str, Any]]:
     """The COPY statement of the events (new ones only when `marks` has any).
 
-    When incremental, `changed` (from `newest_events`) maps the runs that have events above
-    their mark (or no mark) to that mark: only their newer events are read, plus every event
-    created within the recheck window.
+    When incremental, `changed` (from `newest_events`) maps the runs that may have news to
+    their mark (None: read the whole run): their events above the mark are read, and those
+    the fence says were written since the last import (or, without a fence, every event
+    created within the recheck window).
     """
     table = layout.events
     missing = [c for c in REQUIRED_EVENT_COLUMNS if not table.has(c)]
@@ -101,9 +132,13 @@ def events_copy(
             )
             params["mark_runs"] = list(changed)
             params["mark_ids"] = list(changed.values())
-            above = 'e.id::text COLLATE "C" > m.last_id'
-            newer.append(sql.SQL(f"m.run_id IS NOT NULL AND (m.last_id IS NULL OR {above})"))
-        if marks.recheck_from is not None and table.has("created_at"):
+            above: sql.Composable = sql.SQL('e.id::text COLLATE "C" > m.last_id')
+            if marks.fence is not None:
+                above = sql.SQL("{} OR {}").format(above, marks.fence.fresh("e", params))
+            newer.append(
+                sql.SQL("m.run_id IS NOT NULL AND (m.last_id IS NULL OR {})").format(above)
+            )
+        if marks.fence is None and marks.recheck_from is not None and table.has("created_at"):
             newer.append(sql.SQL("e.created_at >= %(recheck)s"))
             params["recheck"] = marks.recheck_from
         if not newer:
@@ -118,15 +153,23 @@ def events_copy(
     return statement, params
 
 
-def newest_events(layout: Layout, filters: Filters) -> tuple[sql.Composed, dict[str, Any]]:
-    """Each selected run's highest event id (byte order, as marks compare).
+def newest_events(
+    layout: Layout, filters: Filters, fence: Fence | None = None
+) -> tuple[sql.Composed, dict[str, Any]]:
+    """Each selected run's highest event id (byte order, as marks compare), its number of
+    events, and how many of them the fence says were written since the last import.
 
     One aggregate is much cheaper for the server than comparing every event with its run's
     mark, and it leaves the COPY only the runs that have news."""
     where, params = run_selection(layout, filters, sql.SQL("e.run_id"))
+    fresh = (
+        sql.SQL("count(*) FILTER (WHERE {})").format(fence.fresh("e", params))
+        if fence is not None
+        else sql.SQL("0")
+    )
     statement = sql.SQL(
-        'SELECT e.run_id::text, max(e.id::text COLLATE "C") FROM {} e{} GROUP BY 1'
-    ).format(sql.Identifier(layout.schema, EVENTS), _where(where))
+        'SELECT e.run_id::text, max(e.id::text COLLATE "C"), count(*), {} FROM {} e{} GROUP BY 1'
+    ).format(fresh, sql.Identifier(layout.schema, EVENTS), _where(where))
     return statement, params
 
 
@@ -189,8 +232,11 @@ def entity_copy(
 def _changed_rows(
     layout: Layout, table: Table, marks: Marks, run_column: sql.Composable, params: dict[str, Any]
 ) -> sql.Composable:
-    """Rows updated (or, in tables never updated such as hooks, created) since the recheck
-    point; without either column, the rows of runs still open in the source."""
+    """Rows written since the last import: exactly, by the fence; without one, rows updated
+    (or, in tables never updated such as hooks, created) since the recheck point, and
+    without either column the rows of runs still open in the source."""
+    if marks.fence is not None:
+        return marks.fence.fresh("t", params)
     for column in ("updated_at", "created_at"):
         if table.columns.get(column) in TIME_TYPES and marks.recheck_from is not None:
             params["recheck"] = marks.recheck_from
