@@ -66,8 +66,8 @@ def watch_options(func: F) -> F:
 
 def run_watch(obj: Context, source: Source, **opts: Any) -> None:
     """Open the store, run the watch until stopped, close everything."""
-    from forensics.cli.commands_postgres import parse_duration
     from forensics.store import Store
+    from forensics.timespec import parse_duration
     from forensics.watch.loop import Settings, Watch
     from forensics.watch.webhook import Webhook
 
@@ -167,8 +167,8 @@ def register(cli: click.Group) -> None:
         since the last import's snapshot, whatever its id). A lost server is retried with
         backoff.
         """
-        from forensics.cli.commands_postgres import parse_duration
         from forensics.importers.postgres import PostgresOptions
+        from forensics.timespec import parse_duration
         from forensics.watch.sources import PostgresSource
 
         timeout = parse_duration(statement_timeout, "--statement-timeout")
