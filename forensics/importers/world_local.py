@@ -46,7 +46,7 @@ from forensics.model import (
     RunRow,
 )
 from forensics.store import ImportSession
-from forensics.store.batches import events_to_arrow
+from forensics.store.batches import staging_rows
 
 DATA_DIR_NAMES = (".workflow-data", ".next/workflow-data")
 LAYOUT_STATES = ("run-scoped", "migrating", "flattening")
@@ -140,7 +140,11 @@ def parse_event_files(
         if not rel.rpartition("/")[2].startswith(expected):
             misnamed += 1
         records.append(record)
-    return events_to_arrow(records), failed, misnamed
+    table, rejected = staging_rows(records)
+    for record, reason in rejected:  # too deep, too large: the file goes to quarantine
+        rel = record.provenance.location[len(prefix) :]
+        failed.append((rel, reason, None))
+    return table, failed, misnamed
 
 
 def parse_record_files(

@@ -25,6 +25,7 @@ from forensics.model import (
     EntityRow,
     EventRecord,
     ImportSummary,
+    Provenance,
     QuarantineRecord,
     RunRecord,
     RunRow,
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
 
 DEFAULT_DB = "forensics.duckdb"
 BATCH_SIZE = 20_000
+QUARANTINE_BATCH = 50_000
 # The events of one import whose payload is stored raw but not decoded yet.
 _PENDING = "import_id = ? AND payload_raw IS NOT NULL AND payload_decoded IS NULL"
 
@@ -254,7 +256,7 @@ class ImportSession:
             self.add_event(r)
 
     def add_runs(self, records: Sequence[RunRecord]) -> None:
-        self.add_run_rows([r.row() for r in records])
+        self.add_run_rows(self._rows(records))
 
     def add_run_rows(self, rows: Sequence[RunRow]) -> None:
         """Run records already flattened (`RunRecord.row`), as workers send them."""
@@ -263,7 +265,17 @@ class ImportSession:
         )
 
     def add_entities(self, records: Sequence[EntityRecord]) -> None:
-        self.add_entity_rows([r.row() for r in records])
+        self.add_entity_rows(self._rows(records))
+
+    def _rows(self, records: Sequence[RunRecord | EntityRecord]) -> list[tuple[Any, ...]]:
+        """The records flattened; one that JSON cannot hold goes to quarantine."""
+        rows = []
+        for r in records:
+            try:
+                rows.append(r.row())
+            except ValueError as exc:
+                self.quarantine(QuarantineRecord(r.provenance, str(exc), None))
+        return rows
 
     def add_entity_rows(self, rows: Sequence[EntityRow]) -> None:
         """Entity records already flattened (`EntityRecord.row`), as workers send them."""
@@ -275,7 +287,7 @@ class ImportSession:
 
     def quarantine(self, record: QuarantineRecord) -> None:
         self._quarantine.append(record)
-        if len(self._quarantine) >= 1000:
+        if len(self._quarantine) >= QUARANTINE_BATCH:
             self.flush()
 
     def note(self, text: str) -> None:
@@ -295,6 +307,12 @@ class ImportSession:
     def add_arrow(self, table: pa.Table) -> None:
         """Bulk path: insert staging rows from an Arrow table with `STAGING_SCHEMA`'s columns."""
         self.flush()
+        self._insert_isolated(table)
+
+    def _insert_isolated(self, table: pa.Table) -> None:
+        """Insert staging rows, each batch in its transaction. When the store refuses a
+        batch, its halves are tried in turn, down to the row it refuses, which goes to
+        quarantine with the store's reason: one bad row never takes its batch with it."""
 
         def work() -> None:
             self.con.register("_staging_arrow", table)
@@ -305,7 +323,24 @@ class ImportSession:
             finally:
                 self.con.unregister("_staging_arrow")
 
-        self._transaction(work)
+        try:
+            self._transaction(work)
+        except (duckdb.IOException, duckdb.InterruptException):
+            raise  # the disk or the user, not the row
+        except duckdb.Error as exc:
+            if table.num_rows <= 1:
+                self._quarantine_rows(table, str(exc).splitlines()[0])
+                return
+            half = table.num_rows // 2
+            self._insert_isolated(table.slice(0, half))
+            self._insert_isolated(table.slice(half))
+
+    def _quarantine_rows(self, table: pa.Table, reason: str) -> None:
+        for row in table.to_pylist():
+            shown = {k: v for k, v in row.items() if k != "payload_raw" and v is not None}
+            raw = orjson.dumps(shown, default=str).decode()
+            where = Provenance(str(row.get("source_location")), row.get("source_position"))
+            self.quarantine(QuarantineRecord(where, f"the store refused the event: {reason}", raw))
 
     def save_marks(self, source: str, scope: str, marks: Mapping[str, str]) -> None:
         """Upsert high-water marks of `source`; call after `finish` (see `import_marks`)."""
@@ -331,25 +366,22 @@ class ImportSession:
 
     def flush(self) -> None:
         events, self._events = self._events, []
+        if events:
+            from forensics.store.batches import staging_rows
+
+            table, rejected = staging_rows(events)
+            for record, reason in rejected:
+                self._quarantine.append(QuarantineRecord(record.provenance, reason, _shown(record)))
+            if table.num_rows:
+                self._insert_isolated(table)
         quarantined, self._quarantine = self._quarantine, []
 
         def work() -> None:
-            if events:
-                from forensics.store.batches import events_to_arrow
+            self.quarantined += ingest.write_quarantine(
+                self.con, self.import_id, self.source_kind, quarantined
+            )
 
-                self.con.register("_staging_batch", events_to_arrow(events))
-                try:
-                    self.read += ingest.insert_relation(
-                        self.con, self.import_id, self.source_kind, "_staging_batch"
-                    )
-                finally:
-                    self.con.unregister("_staging_batch")
-            if quarantined:
-                self.quarantined += ingest.write_quarantine(
-                    self.con, self.import_id, self.source_kind, quarantined
-                )
-
-        if events or quarantined:
+        if quarantined:
             self._transaction(work)
 
     def pending_count(self) -> int:
@@ -488,6 +520,19 @@ class ImportSession:
             error=error,
             notes=tuple(self.notes),
         )
+
+
+def _shown(record: EventRecord) -> str:
+    """What quarantine keeps of a record the store cannot hold: its identity and metadata."""
+    shown = {
+        "runId": record.run_id,
+        "eventId": record.event_id,
+        "eventType": record.event_type,
+        "correlationId": record.correlation_id,
+        "specVersion": record.spec_version,
+        "payloadBytes": len(record.payload_raw) if record.payload_raw is not None else None,
+    }
+    return orjson.dumps({k: v for k, v in shown.items() if v is not None}, default=str).decode()
 
 
 def utc_now() -> datetime:
