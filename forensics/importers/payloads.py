@@ -36,7 +36,10 @@ def decode_batch(raws: list[bytes], key: bytes | None) -> list[Decoded]:
     out = []
     for raw in raws:
         decoded = decode_payload(raw, key)
-        out.append((decoded.format, orjson.dumps(decoded.value, default=str).decode()))
+        try:
+            out.append((decoded.format, orjson.dumps(decoded.value, default=str).decode()))
+        except orjson.JSONEncodeError as exc:  # nested past what JSON text may hold here
+            out.append(("invalid", orjson.dumps({"__invalid": str(exc)}).decode()))
     return out
 
 
