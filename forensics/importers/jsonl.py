@@ -186,25 +186,61 @@ def bulk_relation(path: Path) -> str:
                 SELECT *, json_extract(eventData, '$.' || pf) AS v
                 FROM (
                   SELECT *, {_payload_field_sql()} AS pf
-                  FROM read_json('{quoted}', format = 'newline_delimited',
-                      ignore_errors = true,
-                      columns = {{runId: 'VARCHAR', eventId: 'VARCHAR', eventType: 'VARCHAR',
-                          correlationId: 'VARCHAR', createdAt: 'VARCHAR',
-                          occurredAt: 'VARCHAR', specVersion: 'INTEGER',
-                          resumeId: 'VARCHAR', eventData: 'JSON'}})
+                  FROM ({_typed_sql(quoted)})
                 )
               )
             )
           )
         )
     )
-    WHERE runId IS NOT NULL AND eventId IS NOT NULL AND eventType IS NOT NULL
+    WHERE typed_ok
       AND (createdAt IS NULL OR TRY_CAST(createdAt AS TIMESTAMPTZ) IS NOT NULL)
       -- what `_sql_payload` takes; other events go through the record path (`_reread`)
       AND (pv IS NULL OR b64 IS NOT NULL
            OR (pv = 'NULL' AND specVersion >= 2)
            OR inline IS NOT NULL)
     """
+
+
+# The shapes the bulk SQL takes exactly as the record path does (`event_from_dict`): text
+# ids, an integer specVersion within INTEGER, an object eventData, ISO-8601 text times.
+# Any other line is left to the record path (`_reread`), which stores it the same way or
+# quarantines it with its reason: the file's size never changes what is stored. The
+# fields are read as JSON text and told apart by their first character, which is far
+# cheaper than asking DuckDB for each value's JSON type.
+_TEXT_FIELDS = ("runId", "eventId", "eventType", "correlationId", "resumeId")
+_TIME_FIELDS = ("createdAt", "occurredAt")
+
+
+def _string_sql(name: str) -> str:
+    """A JSON string's text (the quotes cut off, unless it holds escapes)."""
+    return (
+        f"CASE WHEN left({name}, 1) = '\"' THEN CASE WHEN contains({name}, '\\')"
+        f" THEN CAST({name} AS JSON) ->> '$' ELSE {name}[2:-2] END END"
+    )
+
+
+def _typed_sql(quoted: str) -> str:
+    """Each field read as JSON text, then as its column's type where its JSON type fits."""
+    names = (*_TEXT_FIELDS, *_TIME_FIELDS, "specVersion", "eventData")
+    columns = ", ".join(f"{n}: 'JSON'" for n in names)
+    texts = ", ".join(f"CAST({n} AS VARCHAR) AS {n}" for n in names[:-1]) + ", eventData"
+    typed = [f"{_string_sql(n)} AS {n}" for n in (*_TEXT_FIELDS, *_TIME_FIELDS)]
+    checks = [f"left({n}, 1) = '\"' AND {n} <> '\"\"'" for n in _TEXT_FIELDS[:3]]
+    checks += [f"({n} IS NULL OR left({n}, 1) IN ('\"', 'n'))" for n in _TEXT_FIELDS[3:]]
+    checks += [f"({n} IS NULL OR left({n}, 1) IN ('\"', 'n'))" for n in _TIME_FIELDS]
+    checks += [
+        "(specVersion IS NULL OR specVersion = 'null' OR (NOT regexp_matches(specVersion,"
+        " '[^0-9-]') AND TRY_CAST(specVersion AS INTEGER) IS NOT NULL))",
+        "coalesce(json_type(eventData), 'NULL') IN ('NULL', 'OBJECT')",
+    ]
+    return f"""
+    SELECT {", ".join(typed)},
+        TRY_CAST(specVersion AS INTEGER) AS specVersion,
+        CASE WHEN json_type(eventData) = 'OBJECT' THEN eventData END AS eventData,
+        {" AND ".join(checks)} AS typed_ok
+    FROM (SELECT {texts} FROM read_json('{quoted}', format = 'newline_delimited',
+        ignore_errors = true, columns = {{{columns}}}))"""
 
 
 def import_bulk(path: Path, session: ImportSession, options: ImportOptions) -> None:
