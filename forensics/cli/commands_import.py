@@ -77,6 +77,11 @@ def report(summaries: Sequence[ImportSummary], fmt: str) -> None:
             hint='forensics sql "select location, position, reason from quarantine'
             ' order by import_id desc"',
         )
+    if any(s.status == "partial" for s in summaries):
+        raise PartialImport(
+            "everything was stored, but not all of it could be read (see the notes above)",
+            hint="check --key-file: it must hold the run's AES-256-GCM key (raw, hex or base64)",
+        )
 
 
 def prepare_analysis(store: Store, summaries: Sequence[ImportSummary]) -> None:

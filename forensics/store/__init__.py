@@ -128,6 +128,18 @@ class Store:
         finally:
             run(self.con, f"SET memory_limit = '{limit}'")
 
+    def sandbox(self) -> None:
+        """From now on, statements cannot touch files or the network: no COPY TO, no
+        read_csv('/etc/…'), no ATTACH, no INSTALL or LOAD (nor automatic extension loads),
+        and the settings are locked so a statement cannot turn this back."""
+        for setting in (
+            "SET enable_external_access = false",
+            "SET autoinstall_known_extensions = false",
+            "SET autoload_known_extensions = false",
+            "SET lock_configuration = true",
+        ):
+            run(self.con, setting)
+
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A cursor of its own, for a worker thread."""
         return self.con.cursor()
@@ -177,6 +189,13 @@ class Store:
         """Run one statement; return column names and all rows."""
         try:
             cur = self.con.execute(sql, params) if params is not None else self.con.execute(sql)
+        except duckdb.PermissionException as exc:
+            raise StoreError(
+                str(exc).splitlines()[0],
+                hint="`forensics sql` reads only the store: no files, no network, no"
+                " extensions. Write files with `forensics export`, or pass --allow-files"
+                " to let a statement read or write files",
+            ) from exc
         except duckdb.Error as exc:
             raise StoreError(
                 str(exc).splitlines()[0],
@@ -212,7 +231,9 @@ class Store:
             " VALUES (?, ?, ?, ?, now(), 'running')",
             [import_id, source_kind, location, orjson.dumps(options or {}).decode()],
         )
-        return ImportSession(self, import_id, source_kind, location)
+        session = ImportSession(self, import_id, source_kind, location)
+        session.key_given = (options or {}).get("key") == "given"
+        return session
 
 
 class ImportSession:
@@ -227,6 +248,7 @@ class ImportSession:
         self.read = self.stored = self.quarantined = self.conflicts = 0
         self.runs = self.entities = 0
         self.notes: list[str] = []
+        self.key_given = False  # a run key was given: finish says when it opened nothing
         self._events: list[EventRecord] = []
         self._quarantine: list[QuarantineRecord] = []
 
@@ -470,8 +492,26 @@ class ImportSession:
             self.stored = self.read - result.duplicates
 
         self._transaction(work)
-        status = "partial" if self.quarantined else "ok"
+        key_failed = self.key_given and self._key_opened_nothing()
+        status = "partial" if self.quarantined or key_failed else "ok"
         return self._close(status, None)
+
+    def _key_opened_nothing(self) -> bool:
+        """True (with a note) when every `encr` payload of the import stayed closed."""
+        row = self.con.execute(
+            "SELECT count(*) FILTER (WHERE payload_decoded->>'undecryptable' = 'true'),"
+            " count(*) FILTER (WHERE payload_decoded->>'__encrypted' IS NULL)"
+            " FROM events WHERE import_id = ? AND payload_format = 'encr'",
+            [self.import_id],
+        ).fetchall()[0]
+        closed, opened = int(row[0] or 0), int(row[1] or 0)
+        if not closed or opened:
+            return False
+        self.note(
+            f"the --key-file key opened none of the {closed} encrypted payload(s): it is not"
+            " the run key these runs were encrypted with (each run has its own key)"
+        )
+        return True
 
     def _count_runs(self, n: int) -> None:
         self.runs += n
