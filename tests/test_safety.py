@@ -116,3 +116,13 @@ def test_a_key_file_that_opens_nothing_is_a_note_and_exit_3(
             assert "--key-file" in err
         else:
             assert "opened none" not in err
+
+
+def test_brackets_in_data_and_names_print_as_they_are(
+    store: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = forensics(
+        capsys, "--db", store, "sql", "select '[/bold]' AS \"[red]x[/]\", '[link=x]y[/link]' AS v"
+    )
+    assert code == EXIT_OK, err
+    assert "[/bold]" in out and "[red]x[/]" in out and "[link=x]y[/link]" in out

@@ -41,7 +41,12 @@ class _Rate(ProgressColumn):
 @contextmanager
 def _progress(label: str) -> Iterator[ProgressCallback]:
     console = Console(stderr=True)
-    columns = (SpinnerColumn(), TextColumn(label), TextColumn("{task.completed:,} items"), _Rate())
+    columns = (
+        SpinnerColumn(),
+        TextColumn(label.replace("{", "{{").replace("}", "}}"), markup=False),
+        TextColumn("{task.completed:,} items"),
+        _Rate(),
+    )
     with Progress(
         *columns, transient=True, console=console, disable=not console.is_terminal
     ) as bar:

@@ -136,7 +136,7 @@ def progress_bar(label: str) -> Iterator[ImportOptions]:
     """Import options whose progress callback drives a spinner with a count on stderr."""
     columns = (
         SpinnerColumn(),
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),  # a path is not markup
         TextColumn("{task.completed:,} records"),
         TimeElapsedColumn(),
     )
