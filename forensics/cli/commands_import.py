@@ -13,14 +13,13 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from forensics.cli import Context, ImportGroup
-from forensics.cli.options import key_file_option, output_option, parse_pairs
+from forensics.cli.options import key_file_option, output_option, parse_pairs, writable
 from forensics.cli.render import emit
 from forensics.errors import InputError, PartialImport
 from forensics.importers.base import ImportOptions
 from forensics.importers.run import import_paths
 from forensics.model import ImportSummary
 from forensics.store import Store
-from forensics.store.opening import writing
 
 BUILTIN_FORMATS = "world-local, inspect, api-v4, api-v1, jsonl, dynamodb-json, trace"
 SUMMARY_COLUMNS = [
@@ -186,9 +185,10 @@ def register(cli: click.Group) -> None:
         preset: str | None,
         fmt: str,
     ) -> None:
-        with progress_bar("importing") as base, writing(obj.db) as store:
+        key = read_key(key_file)
+        with progress_bar("importing") as base, writable(obj.db, key) as store:
             options = ImportOptions(
-                key=read_key(key_file),
+                key=key,
                 mapping=parse_pairs(mapping, "--map"),
                 preset=preset,
                 progress=base.progress,

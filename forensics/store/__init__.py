@@ -219,6 +219,23 @@ class Store:
 
     # -- writing ---------------------------------------------------------------------------
 
+    def interrupted_imports(self) -> list[tuple[int, str, str]]:
+        """Imports whose process ended before they did: (import id, source kind, location).
+
+        Only one process can write a store, so when this one can, every import still
+        `running` belongs to a process that is gone (killed, out of memory, power lost)."""
+        rows = self.con.execute(
+            "SELECT import_id, source_kind, location FROM imports WHERE status = 'running'"
+            " ORDER BY import_id"
+        ).fetchall()
+        return [(int(r[0]), str(r[1]), str(r[2])) for r in rows]
+
+    def resume_import(self, import_id: int, source_kind: str, location: str) -> ImportSession:
+        """A session over an interrupted import, to finish what it left (`close_interrupted`)."""
+        session = ImportSession(self, import_id, source_kind, location)
+        session.read = ingest.held(self.con, import_id)
+        return session
+
     def begin_import(
         self, source_kind: str, location: str, options: dict[str, Any] | None = None
     ) -> ImportSession:
@@ -493,8 +510,34 @@ class ImportSession:
 
         self._transaction(work)
         key_failed = self.key_given and self._key_opened_nothing()
-        status = "partial" if self.quarantined or key_failed else "ok"
+        pending = self.pending_count()
+        if pending:
+            self.note(f"{pending} payload(s) are stored but not decoded yet")
+        status = "partial" if self.quarantined or key_failed or pending else "ok"
         return self._close(status, None)
+
+    def close_interrupted(self, decoded: int) -> str:
+        """Finish an interrupted import's bookkeeping (its payloads decoded by the caller):
+        drop repeated copies, mark conflicts, and set its status to `interrupted`."""
+
+        def work() -> None:
+            result = ingest.reconcile(self.con, self.import_id)
+            self.conflicts = result.conflicts
+            self.stored = self.read - result.duplicates
+
+        self._transaction(work)
+        row = self.con.execute(
+            "SELECT count(*) FROM quarantine WHERE import_id = ?", [self.import_id]
+        ).fetchall()[0]
+        self.quarantined = int(row[0])
+        note = (
+            f"import {self.import_id} ({self.location}) was interrupted: its process ended"
+            f" before it did. It left {self.read} event(s); {decoded} payload(s) it had not"
+            " decoded are decoded now. Import the source again to complete it."
+        )
+        self.note(note)
+        self._close("interrupted", "the importing process ended before the import finished")
+        return note
 
     def _key_opened_nothing(self) -> bool:
         """True (with a note) when every `encr` payload of the import stayed closed."""

@@ -61,6 +61,8 @@ def _texts(r: EventRecord) -> tuple[str | None, str | None, str | None, str | No
     fmt = r.payload_format
     try:
         decoded = json_text(r.payload_decoded)
+        if decoded is None and r.payload_raw is not None:
+            decoded = "null"  # decoded to null (devalue `undefined`): done, not pending
     except ValueError as exc:  # the raw bytes are kept; the value is marked as not decoded
         decoded, fmt = orjson.dumps({"__invalid": str(exc)}).decode(), "invalid"
     size = sum(len(t) for t in (event_data, extra, decoded) if t) + len(r.payload_raw or b"")
