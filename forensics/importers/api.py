@@ -175,7 +175,9 @@ def _first_json_page(prefix: bytes) -> object:
 
 def _json_pages(content: bytes, location: str, session: ImportSession) -> Iterator[object]:
     """Every page of a JSON file: one document, an array of pages, or documents in a row."""
-    text = content.decode("utf-8", errors="replace")
+    # bytes that are not UTF-8 stay recognisable (lone surrogates): the event holding them
+    # is quarantined by the store, never stored under an id changed by replacement
+    text = content.decode("utf-8", errors="surrogateescape")
     decoder = json.JSONDecoder()
     position = len(text) - len(text.lstrip("\ufeff \t\r\n"))
     while position < len(text):

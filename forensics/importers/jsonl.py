@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 import orjson
 
 from forensics.decode import PAYLOAD_FIELDS
+from forensics.errors import StoreError
 from forensics.importers.base import ImportOptions, RecordError
 from forensics.importers.files import first_json_char, iter_lines, open_binary
 from forensics.importers.normalize import EVENT_FIELDS, HYDRATED_MARKERS, event_from_dict
@@ -65,7 +66,11 @@ class JsonLinesImporter:
         if first_json_char(head) == "[":
             self._import_array(path, session, options)
         elif path.stat().st_size >= BULK_MIN_BYTES and _bulk_ok(path):
-            import_bulk(path, session, options)
+            try:
+                import_bulk(path, session, options)
+            except StoreError as exc:  # a damaged file, say: nothing stored, read it by line
+                session.note(f"{exc.message}; the file was read line by line instead")
+                self._import_lines(path, session, options)
         else:
             self._import_lines(path, session, options)
 

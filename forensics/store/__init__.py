@@ -341,7 +341,12 @@ class ImportSession:
                 self.con, self.import_id, self.source_kind, f"({relation_sql})"
             )
 
-        self._transaction(work)
+        try:
+            self._transaction(work)
+        except (duckdb.IOException, duckdb.InterruptException):
+            raise
+        except duckdb.Error as exc:  # nothing was stored: the caller may read another way
+            raise StoreError(f"the bulk reader failed: {str(exc).splitlines()[0]}") from exc
 
     def add_arrow(self, table: pa.Table) -> None:
         """Bulk path: insert staging rows from an Arrow table with `STAGING_SCHEMA`'s columns."""
@@ -615,7 +620,11 @@ def _shown(record: EventRecord) -> str:
         "specVersion": record.spec_version,
         "payloadBytes": len(record.payload_raw) if record.payload_raw is not None else None,
     }
-    return orjson.dumps({k: v for k, v in shown.items() if v is not None}, default=str).decode()
+    kept = {k: v for k, v in shown.items() if v is not None}
+    try:
+        return orjson.dumps(kept).decode()
+    except TypeError:  # text that is not UTF-8: shown with escapes
+        return repr(kept)
 
 
 def utc_now() -> datetime:

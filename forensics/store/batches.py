@@ -52,6 +52,13 @@ STAGING_SCHEMA = pa.schema(
 def _texts(r: EventRecord) -> tuple[str | None, str | None, str | None, str | None]:
     """The JSON columns of a record (event data, decoded payload, extra, payload format),
     or a `ValueError` saying why the record cannot be stored."""
+    for name in ("run_id", "event_id", "event_type", "correlation_id", "resume_id"):
+        value = getattr(r, name)
+        if value is not None and not value.isascii():
+            try:
+                value.encode()
+            except UnicodeEncodeError:
+                raise ValueError(f"{name} holds bytes that are not UTF-8") from None
     if r.spec_version is not None and not _INT32[0] <= r.spec_version <= _INT32[1]:
         raise ValueError(f"specVersion {r.spec_version:.6g} is outside {_INT32[0]}..{_INT32[1]}")
     try:
