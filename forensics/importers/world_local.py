@@ -337,6 +337,14 @@ class _Reader:
         with it:
             for entry in it:
                 name = entry.name
+                if entry.is_symlink() and not self._inside(entry.path):
+                    self.quarantine(
+                        f"{rel_dir}/{name}",
+                        f"a symlink to {os.path.realpath(entry.path)}, outside the data"
+                        " directory: not followed",
+                        None,
+                    )
+                    continue
                 if name.endswith(".json"):
                     if self.select is not None and f"{rel_dir}/{name}" not in self.select:
                         continue
@@ -348,6 +356,11 @@ class _Reader:
                 elif entry.is_dir():
                     subdirs.append(name)
         return files, subdirs
+
+    def _inside(self, path: str) -> bool:
+        """Whether `path`, its symlinks resolved, stays inside the data directory."""
+        root = os.path.realpath(self.root)
+        return os.path.commonpath([root, os.path.realpath(path)]) == root
 
     def quarantine(self, rel: str, reason: str, data: bytes | None) -> None:
         raw = data[:_RAW_LIMIT].decode("utf-8", "replace") if data is not None else None
