@@ -84,8 +84,10 @@ class JsonLinesImporter:
         with open_binary(path) as fh:
             try:
                 items = orjson.loads(fh.read())
-            except orjson.JSONDecodeError as exc:
-                session.quarantine(QuarantineRecord(Provenance(str(path)), f"not JSON: {exc}"))
+            except orjson.JSONDecodeError:
+                # not one JSON document: JSON Lines whose first line is an array, or an array
+                # cut short; line by line, every whole event is kept
+                self._import_lines(path, session, options)
                 return
         if not isinstance(items, list):
             session.quarantine(QuarantineRecord(Provenance(str(path)), "expected a JSON array"))
@@ -200,6 +202,11 @@ def bulk_relation(path: Path) -> str:
     )
     WHERE typed_ok
       AND (createdAt IS NULL OR TRY_CAST(createdAt AS TIMESTAMPTZ) IS NOT NULL)
+      -- nesting the record path's JSON writer refuses: let it judge (counted only when
+      -- the text is long enough to nest that deep)
+      AND NOT (length(CAST(eventData AS VARCHAR)) >= {_DEEP} AND
+          length(CAST(eventData AS VARCHAR))
+          - length(replace(replace(CAST(eventData AS VARCHAR), '[', ''), '{{', '')) >= {_DEEP})
       -- what `_sql_payload` takes; other events go through the record path (`_reread`)
       AND (pv IS NULL OR b64 IS NOT NULL
            OR (pv = 'NULL' AND specVersion >= 2)
@@ -215,6 +222,7 @@ def bulk_relation(path: Path) -> str:
 # cheaper than asking DuckDB for each value's JSON type.
 _TEXT_FIELDS = ("runId", "eventId", "eventType", "correlationId", "resumeId")
 _TIME_FIELDS = ("createdAt", "occurredAt")
+_DEEP = 250  # opening brackets from which an eventData may nest past 255 levels
 
 
 def _string_sql(name: str) -> str:
