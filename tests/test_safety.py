@@ -126,3 +126,15 @@ def test_brackets_in_data_and_names_print_as_they_are(
     )
     assert code == EXIT_OK, err
     assert "[/bold]" in out and "[red]x[/]" in out and "[link=x]y[/link]" in out
+
+
+def test_report_hovers_show_log_text_not_html() -> None:
+    from forensics.report.diff import DiffEvent, _label
+    from forensics.report.style import esc
+
+    assert esc("<a href='https://x.invalid'>y</a> & more") == (
+        "&lt;a href='https://x.invalid'&gt;y&lt;/a&gt; &amp; more"
+    )
+    event = DiffEvent(3, "wevt_<b>1</b>", "step_created", "step_<a href='x'>", None)
+    label = _label(event)
+    assert "<a " not in label and "<b>" not in label and "&lt;a href='x'&gt;" in label
