@@ -217,43 +217,46 @@ def bulk_relation(path: Path) -> str:
 # The shapes the bulk SQL takes exactly as the record path does (`event_from_dict`): text
 # ids, an integer specVersion within INTEGER, an object eventData, ISO-8601 text times.
 # Any other line is left to the record path (`_reread`), which stores it the same way or
-# quarantines it with its reason: the file's size never changes what is stored. The
-# fields are read as JSON text and told apart by their first character, which is far
-# cheaper than asking DuckDB for each value's JSON type.
+# quarantines it with its reason: the file's size never changes what is stored. DuckDB
+# reads a JSON number or boolean into a VARCHAR column as its text, so a text field that
+# reads like one (or like an object or array) is left to the record path too; real ids
+# never look like that.
 _TEXT_FIELDS = ("runId", "eventId", "eventType", "correlationId", "resumeId")
 _TIME_FIELDS = ("createdAt", "occurredAt")
 _DEEP = 250  # opening brackets from which an eventData may nest past 255 levels
 
 
-def _string_sql(name: str) -> str:
-    """A JSON string's text (the quotes cut off, unless it holds escapes)."""
+def _text_like_sql(name: str) -> str:
+    """Whether a VARCHAR field may have been a JSON string (first-character tests first:
+    they settle nearly every id at once)."""
     return (
-        f"CASE WHEN left({name}, 1) = '\"' THEN CASE WHEN contains({name}, '\\')"
-        f" THEN CAST({name} AS JSON) ->> '$' ELSE {name}[2:-2] END END"
+        f"({name} IS NULL OR (left({name}, 1) NOT IN ('[', '{{')"
+        f" AND {name} NOT IN ('true', 'false')"
+        f" AND NOT (left({name}, 1) IN ('-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9')"
+        f" AND length({name}) <= 24 AND TRY_CAST({name} AS DOUBLE) IS NOT NULL)))"
     )
 
 
 def _typed_sql(quoted: str) -> str:
-    """Each field read as JSON text, then as its column's type where its JSON type fits."""
-    names = (*_TEXT_FIELDS, *_TIME_FIELDS, "specVersion", "eventData")
-    columns = ", ".join(f"{n}: 'JSON'" for n in names)
-    texts = ", ".join(f"CAST({n} AS VARCHAR) AS {n}" for n in names[:-1]) + ", eventData"
-    typed = [f"{_string_sql(n)} AS {n}" for n in (*_TEXT_FIELDS, *_TIME_FIELDS)]
-    checks = [f"left({n}, 1) = '\"' AND {n} <> '\"\"'" for n in _TEXT_FIELDS[:3]]
-    checks += [f"({n} IS NULL OR left({n}, 1) IN ('\"', 'n'))" for n in _TEXT_FIELDS[3:]]
-    checks += [f"({n} IS NULL OR left({n}, 1) IN ('\"', 'n'))" for n in _TIME_FIELDS]
+    """The event fields as their columns' types, and whether each has the JSON type the
+    record path expects (`typed_ok`)."""
+    names = (*_TEXT_FIELDS, *_TIME_FIELDS, "specVersion")
+    columns = ", ".join(f"{n}: 'VARCHAR'" for n in names) + ", eventData: 'JSON'"
+    checks = [f"{n} <> ''" for n in _TEXT_FIELDS[:3]]
+    checks += [_text_like_sql(n) for n in (*_TEXT_FIELDS, *_TIME_FIELDS)]
     checks += [
-        "(specVersion IS NULL OR specVersion = 'null' OR (NOT regexp_matches(specVersion,"
-        " '[^0-9-]') AND TRY_CAST(specVersion AS INTEGER) IS NOT NULL))",
+        "(specVersion IS NULL OR (length(specVersion) <= 11"
+        " AND NOT contains(specVersion, '.') AND NOT contains(lower(specVersion), 'e')"
+        " AND TRY_CAST(specVersion AS INTEGER) IS NOT NULL))",
         "coalesce(json_type(eventData), 'NULL') IN ('NULL', 'OBJECT')",
     ]
     return f"""
-    SELECT {", ".join(typed)},
+    SELECT * EXCLUDE (specVersion, eventData),
         TRY_CAST(specVersion AS INTEGER) AS specVersion,
         CASE WHEN json_type(eventData) = 'OBJECT' THEN eventData END AS eventData,
         {" AND ".join(checks)} AS typed_ok
-    FROM (SELECT {texts} FROM read_json('{quoted}', format = 'newline_delimited',
-        ignore_errors = true, columns = {{{columns}}}))"""
+    FROM read_json('{quoted}', format = 'newline_delimited', ignore_errors = true,
+        columns = {{{columns}}})"""
 
 
 def import_bulk(path: Path, session: ImportSession, options: ImportOptions) -> None:
