@@ -204,9 +204,9 @@ def bulk_relation(path: Path) -> str:
       AND (createdAt IS NULL OR TRY_CAST(createdAt AS TIMESTAMPTZ) IS NOT NULL)
       -- nesting the record path's JSON writer refuses: let it judge (counted only when
       -- the text is long enough to nest that deep)
-      AND NOT (length(CAST(eventData AS VARCHAR)) >= {_DEEP} AND
-          length(CAST(eventData AS VARCHAR))
-          - length(replace(replace(CAST(eventData AS VARCHAR), '[', ''), '{{', '')) >= {_DEEP})
+      AND (strlen(CAST(eventData AS VARCHAR)) < {_DEEP} OR
+          strlen(CAST(eventData AS VARCHAR))
+          - strlen(replace(replace(CAST(eventData AS VARCHAR), '[', ''), '{{', '')) < {_DEEP})
       -- what `_sql_payload` takes; other events go through the record path (`_reread`)
       AND (pv IS NULL OR b64 IS NOT NULL
            OR (pv = 'NULL' AND specVersion >= 2)
@@ -233,7 +233,7 @@ def _text_like_sql(name: str) -> str:
         f"({name} IS NULL OR (left({name}, 1) NOT IN ('[', '{{')"
         f" AND {name} NOT IN ('true', 'false')"
         f" AND NOT (left({name}, 1) IN ('-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9')"
-        f" AND length({name}) <= 24 AND TRY_CAST({name} AS DOUBLE) IS NOT NULL)))"
+        f" AND strlen({name}) <= 24 AND TRY_CAST({name} AS DOUBLE) IS NOT NULL)))"
     )
 
 
@@ -245,7 +245,7 @@ def _typed_sql(quoted: str) -> str:
     checks = [f"{n} <> ''" for n in _TEXT_FIELDS[:3]]
     checks += [_text_like_sql(n) for n in (*_TEXT_FIELDS, *_TIME_FIELDS)]
     checks += [
-        "(specVersion IS NULL OR (length(specVersion) <= 11"
+        "(specVersion IS NULL OR (strlen(specVersion) <= 11"
         " AND NOT contains(specVersion, '.') AND NOT contains(lower(specVersion), 'e')"
         " AND TRY_CAST(specVersion AS INTEGER) IS NOT NULL))",
         "coalesce(json_type(eventData), 'NULL') IN ('NULL', 'OBJECT')",
