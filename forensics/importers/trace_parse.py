@@ -268,9 +268,12 @@ _NUMBER_RANGES: dict[str, tuple[int, int]] = {
 
 
 def _out_of_range(obj: dict[str, Any]) -> str | None:
-    """Why a number of the record cannot be stored (past its column's range), or None."""
+    """Why a number of the record cannot be stored (not whole, or past its column's
+    range), or None."""
     for name, (low, high) in _NUMBER_RANGES.items():
         value = obj.get(name)
+        if isinstance(value, float):  # JSON reads integers past 64 bits as floats
+            return f"{name} {value:.6g} is not an integer within {low}..{high}"
         if isinstance(value, int) and not isinstance(value, bool) and not low <= value <= high:
             return f"{name} {value:.6g} is outside {low}..{high}"
     return None

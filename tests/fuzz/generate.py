@@ -342,8 +342,70 @@ def _huge_cases(start: int) -> Iterator[Case]:
     )
 
 
+def _trace_lines(number: int) -> list[dict[str, Any]]:
+    run = "wrun_01M7" + _ulid(number, 22)
+    events = [
+        {"i": "wevt_01M7" + _ulid(number * 100 + i, 22), "t": "step_created"} for i in range(3)
+    ]
+    return [
+        {"k": "replay_start", "runId": run, "inv": 1, "pid": 7, "eventCount": 3, "events": events},
+        {
+            "k": "step_subscribe",
+            "runId": run,
+            "inv": 1,
+            "seq": 1,
+            "correlationId": "step_01M7YNNAT4A8ZR6Y5KQ6X2B9QH",
+            "stepName": "charge",
+        },
+        {
+            "k": "step_mismatch",
+            "runId": run,
+            "inv": 1,
+            "correlationId": "step_01M7YNNAT4A8ZR6Y5K",
+            "expectedStepName": "charge",
+            "eventStepName": "refund",
+            "eventIndex": 1,
+        },
+        {"k": "replay_end", "runId": run, "inv": 1, "outcome": "suspended"},
+    ]
+
+
+# (name, line index, change) for WF_TRACE records; every one of them is a bad line.
+TRACE_MUTATIONS: list[tuple[str, int, Callable[[dict[str, Any]], dict[str, Any]]]] = [
+    ("seq-2p40", 1, lambda r: {**r, "seq": 2**40}),
+    ("inv-2p70", 1, lambda r: {**r, "inv": 2**70}),
+    ("inv-text", 1, lambda r: {**r, "inv": "one"}),
+    ("event-index-2p40", 2, lambda r: {**r, "eventIndex": 2**40}),
+    ("event-count-2p40", 0, lambda r: {**r, "eventCount": 2**40}),
+    ("pid-2p70", 0, lambda r: {**r, "pid": 2**70}),
+    ("unknown-kind", 3, lambda r: {**r, "k": "replay_middle"}),
+    ("no-run-id", 3, lambda r: {k: v for k, v in r.items() if k != "runId"}),
+    ("events-not-a-list", 0, lambda r: {**r, "events": "3 events"}),
+    ("event-without-id", 0, lambda r: {**r, "events": [{"t": "step_created"}]}),
+]
+
+
+def _trace_cases(start: int) -> Iterator[Case]:
+    number = start
+    prefix = b"2026-11-20T10:00:00.000Z\tabc\tINFO\tWF_TRACE "
+    for name, index, change in TRACE_MUTATIONS:
+        number += 1
+        records = _trace_lines(number)
+        records[index] = change(records[index])
+        text = b"".join(prefix + dumps(r) + b"\n" for r in records)
+        yield Case(f"trace-{name}", "trace", {"t.log": text}, "t.log", set(), 1)
+    for name, cut in (("cut-start", 0), ("cut-end", 3)):
+        number += 1
+        lines = [prefix + dumps(r) for r in _trace_lines(number)]
+        lines[cut] = lines[cut][: len(lines[cut]) - 10]
+        yield Case(
+            f"trace-{name}", "trace", {"t.log": b"\n".join(lines) + b"\n"}, "t.log", set(), 1
+        )
+
+
 def all_cases() -> list[Case]:
     cases = [*_value_cases(0), *_line_cases(5000), *_container_cases(6000), *_huge_cases(7000)]
+    cases += _trace_cases(8000)
     names = [c.name for c in cases]
     assert len(names) == len(set(names)), "case names must be unique"
     return cases
