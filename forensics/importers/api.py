@@ -224,7 +224,10 @@ def _quarantine(
 
 
 def _json_text(value: object) -> str:
-    return orjson.dumps(to_jsonable(value), option=orjson.OPT_NON_STR_KEYS).decode()
+    try:
+        return orjson.dumps(to_jsonable(value), option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:  # text holding bytes that are not UTF-8 (or nested past 255 levels)
+        return repr(value)[:100_000]
 
 
 # -- v4 frame streams ---------------------------------------------------------------------

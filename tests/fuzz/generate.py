@@ -322,6 +322,14 @@ def _container_cases(start: int) -> Iterator[Case]:
     )
     number += 1
     evs = events(number)
+    bad_id = {**evs[1], "runId": "wrun_BADUTF8"}
+    no_type = {k: v for k, v in {**evs[3], "runId": "wrun_BADUTF8"}.items() if k != "eventType"}
+    page = _api_page([evs[0], bad_id, evs[2], no_type, evs[4], evs[5]])
+    page = page.replace(b"wrun_BADUTF8", b"wrun_\xff\xfe")
+    kept = _keys([evs[0], evs[2], evs[4], evs[5]])
+    yield Case("api-v1-invalid-utf8", "api-v1", {"p.json": page}, "p.json", kept, 2)
+    number += 1
+    evs = events(number)
     crlf = _jsonl(evs).replace(b"\n", b"\r\n")
     yield Case("jsonl-crlf-file", "jsonl", {"e.jsonl": crlf}, "e.jsonl", _keys(evs), 0)
 
