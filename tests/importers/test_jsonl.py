@@ -141,17 +141,21 @@ ODD_FIELDS: list[dict[str, object]] = [
 
 
 def test_odd_values_are_judged_alike_by_both_paths(
-    realdata: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Values the SQL reader would coerce (a number as a run id, text as specVersion, a
     string as eventData) take the record path: stored or quarantined the same way."""
-    lines = _real_lines(realdata)
+    from tests.fuzz.generate import events
+
+    lines = [json.dumps(e) for n in range(50) for e in events(n)]
     for index, change in enumerate(ODD_FIELDS):
         event = json.loads(lines[200 + index])
         lines[200 + index] = json.dumps({**event, **change})
     dump = tmp_path / "events.jsonl"
     dump.write_text("\n".join(lines) + "\n")
     results = []
+    bulk: list[Path] = []
+    monkeypatch.setattr(jsonl, "import_bulk", lambda p, *a: bulk.append(p) or real_bulk(p, *a))
     for name, floor in (("record", 1 << 60), ("bulk", 0)):
         monkeypatch.setattr(jsonl, "BULK_MIN_BYTES", floor)
         monkeypatch.setattr(jsonl, "_SAMPLE_LINES", 100)
@@ -159,9 +163,10 @@ def test_odd_values_are_judged_alike_by_both_paths(
             [summary] = import_paths(store, [dump])
             reasons = store.query("SELECT position, reason FROM quarantine ORDER BY 1")[1]
             results.append((_rows(store), reasons, summary.read, summary.quarantined))
+    assert bulk == [dump]  # the second import took the bulk path
     assert results[0] == results[1]
-    _rows_stored, reasons, _read, quarantined = results[0]
-    assert quarantined == 9 and len(reasons) == 9
+    _rows_stored, reasons, read, quarantined = results[0]
+    assert (read, quarantined) == (len(lines) - 9, 9) and len(reasons) == 9
     assert all(position.startswith("line ") for position, _ in reasons)
     assert any("is not an integer" in reason for _, reason in reasons)
     assert any("outside the times" in reason for _, reason in reasons)
