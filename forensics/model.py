@@ -148,10 +148,19 @@ class EntityRecord:
 
 
 def json_text(value: JsonValue) -> str | None:
-    """A JSON value as compact text (None stays None; non-string keys become strings)."""
+    """A JSON value as compact text (None stays None; non-string keys become strings).
+
+    A value JSON cannot hold (nested deeper than 255 levels, an unknown type) is a
+    `ValueError` saying so."""
     if value is None:
         return None
-    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except orjson.JSONEncodeError as exc:
+        reason = str(exc)
+        if "Recursion limit" in reason:
+            reason = "nested deeper than 255 levels"
+        raise ValueError(f"a value cannot be stored as JSON: {reason}") from None
 
 
 @dataclass(frozen=True, slots=True)

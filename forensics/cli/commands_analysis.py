@@ -15,7 +15,7 @@ from forensics.analysis.idsreport import ids_report, ids_rows
 from forensics.analysis.invariants import invariants_of
 from forensics.analysis.scan import Settings
 from forensics.cli import Context
-from forensics.cli.options import SINCE, complete_runs, format_option
+from forensics.cli.options import SINCE, complete_runs, format_option, writable_store
 from forensics.cli.render import emit
 from forensics.errors import EXIT_ANOMALIES, EXIT_OK, StoreError, UsageError
 from forensics.model import Finding
@@ -89,7 +89,7 @@ def _open(obj: Context) -> Store:
             f"no store at {obj.db}",
             hint="import something first (`forensics import json PATH`) or pass --db",
         )
-    return Store(obj.db)
+    return writable_store(obj.db)
 
 
 def _settings_options(func: Any) -> Any:

@@ -13,7 +13,13 @@ from rich.text import Text
 
 from forensics.cli import Context
 from forensics.cli.commands_import import prepare_analysis, read_key, report
-from forensics.cli.options import format_option, key_file_option, output_option, parse_pairs
+from forensics.cli.options import (
+    format_option,
+    key_file_option,
+    output_option,
+    parse_pairs,
+    writable,
+)
 from forensics.cli.render import emit
 from forensics.importers.base import ImportOptions
 from forensics.importers.base import Progress as ProgressCallback
@@ -25,7 +31,6 @@ from forensics.importers.dynamodb_live import (
     import_dynamodb,
 )
 from forensics.importers.mapping import PRESETS, resolve_mapping
-from forensics.store.opening import writing
 
 PRESET_COLUMNS = ["preset", "role", "attribute", "key", "meaning"]
 
@@ -41,7 +46,12 @@ class _Rate(ProgressColumn):
 @contextmanager
 def _progress(label: str) -> Iterator[ProgressCallback]:
     console = Console(stderr=True)
-    columns = (SpinnerColumn(), TextColumn(label), TextColumn("{task.completed:,} items"), _Rate())
+    columns = (
+        SpinnerColumn(),
+        TextColumn(label.replace("{", "{{").replace("}", "}}"), markup=False),
+        TextColumn("{task.completed:,} items"),
+        _Rate(),
+    )
     with Progress(
         *columns, transient=True, console=console, disable=not console.is_terminal
     ) as bar:
@@ -155,7 +165,7 @@ def _import_command(group: click.Group) -> None:
         )
         target = Target(table, region, profile, endpoint_url, max_attempts=max_attempts)
         conn = connect(target, segments)
-        with _progress(f"reading {table}") as advance, writing(obj.db) as store:
+        with _progress(f"reading {table}") as advance, writable(obj.db, options.key) as store:
             options = ImportOptions(options.key, options.mapping, preset, advance)
             summary = import_dynamodb(store, conn, options, live)
             prepare_analysis(store, [summary])

@@ -13,14 +13,13 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from forensics.cli import Context, ImportGroup
-from forensics.cli.options import key_file_option, output_option, parse_pairs
+from forensics.cli.options import key_file_option, output_option, parse_pairs, writable
 from forensics.cli.render import emit
 from forensics.errors import InputError, PartialImport
 from forensics.importers.base import ImportOptions
 from forensics.importers.run import import_paths
 from forensics.model import ImportSummary
 from forensics.store import Store
-from forensics.store.opening import writing
 
 BUILTIN_FORMATS = "world-local, inspect, api-v4, api-v1, jsonl, dynamodb-json, trace"
 SUMMARY_COLUMNS = [
@@ -77,6 +76,11 @@ def report(summaries: Sequence[ImportSummary], fmt: str) -> None:
             hint='forensics sql "select location, position, reason from quarantine'
             ' order by import_id desc"',
         )
+    if any(s.status == "partial" for s in summaries):
+        raise PartialImport(
+            "everything was stored, but not all of it could be read (see the notes above)",
+            hint="check --key-file: it must hold the run's AES-256-GCM key (raw, hex or base64)",
+        )
 
 
 def prepare_analysis(store: Store, summaries: Sequence[ImportSummary]) -> None:
@@ -131,7 +135,7 @@ def progress_bar(label: str) -> Iterator[ImportOptions]:
     """Import options whose progress callback drives a spinner with a count on stderr."""
     columns = (
         SpinnerColumn(),
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),  # a path is not markup
         TextColumn("{task.completed:,} records"),
         TimeElapsedColumn(),
     )
@@ -181,9 +185,10 @@ def register(cli: click.Group) -> None:
         preset: str | None,
         fmt: str,
     ) -> None:
-        with progress_bar("importing") as base, writing(obj.db) as store:
+        key = read_key(key_file)
+        with progress_bar("importing") as base, writable(obj.db, key) as store:
             options = ImportOptions(
-                key=read_key(key_file),
+                key=key,
                 mapping=parse_pairs(mapping, "--map"),
                 preset=preset,
                 progress=base.progress,

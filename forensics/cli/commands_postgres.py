@@ -9,8 +9,7 @@ import click
 
 from forensics.cli import Context
 from forensics.cli.commands_import import prepare_analysis, progress_bar, read_key, report
-from forensics.cli.options import SINCE, key_file_option, output_option
-from forensics.store.opening import writing
+from forensics.cli.options import SINCE, key_file_option, output_option, writable
 from forensics.timespec import parse_duration
 
 # the statuses world-postgres gives a run (`workflow_runs.status`)
@@ -82,7 +81,8 @@ def register(cli: click.Group) -> None:
         from forensics.importers.postgres import import_postgres as run_import
 
         timeout = parse_duration(statement_timeout, "--statement-timeout")
-        with progress_bar("importing") as base, writing(obj.db) as store:
+        key = read_key(key_file)
+        with progress_bar("importing") as base, writable(obj.db, key) as store:
             options = PostgresOptions(
                 dsn=dsn,
                 schema=schema,
@@ -91,7 +91,7 @@ def register(cli: click.Group) -> None:
                 statuses=statuses,
                 full=full,
                 statement_timeout_ms=int(timeout.total_seconds() * 1000),
-                key=read_key(key_file),
+                key=key,
                 progress=base.progress,
             )
             summary = run_import(store, options)

@@ -11,7 +11,7 @@ import orjson
 
 from forensics.cli import Context
 from forensics.cli.commands_import import progress_bar, report
-from forensics.cli.options import complete_runs, output_option
+from forensics.cli.options import complete_runs, output_option, writable
 from forensics.cli.render import emit, rows_as_dicts
 from forensics.cli.replay_render import diff_text, grouped_table
 from forensics.errors import InputError
@@ -23,7 +23,6 @@ from forensics.replay.replays import RunReplays, run_replays
 from forensics.replay.views import diff_info, fence_rows, replay_rows, replay_summary, what_if_rows
 from forensics.replay.whatif import what_if
 from forensics.store import Store
-from forensics.store.opening import writing
 from forensics.store.runids import resolve_run
 
 REPLAY_COLUMNS = [
@@ -70,7 +69,7 @@ def register(cli: click.Group) -> None:
         The line may sit in a field such as `message`; the export's timestamp, stream or
         instance and request id are kept. Replays group by (run, stream, pid, inv).
         """
-        with progress_bar("importing traces") as base, writing(obj.db) as store:
+        with progress_bar("importing traces") as base, writable(obj.db) as store:
             summary = import_traces(store, files, base)
         report([summary], fmt)
 

@@ -9,7 +9,7 @@ import click
 
 from forensics.analysis.engine import check
 from forensics.cli import Context
-from forensics.cli.options import SINCE, complete_runs
+from forensics.cli.options import SINCE, complete_runs, writable_store
 from forensics.errors import StoreError, UsageError
 from forensics.store import Store
 from forensics.store.runids import resolve_run
@@ -38,7 +38,7 @@ def _open(db: Path, *, analyse: bool) -> tuple[Store, bool]:
     if not analyse:
         return Store(db, read_only=True), False
     try:
-        return Store(db), True
+        return writable_store(db), True
     except StoreError:
         click.echo(
             "forensics: the store is busy, so the report shows the findings stored by the last"

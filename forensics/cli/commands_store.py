@@ -91,16 +91,27 @@ def register(cli: click.Group) -> None:
         metavar="NAME=VALUE",
         help="A canned query's parameter (repeatable).",
     )
+    @click.option(
+        "--allow-files",
+        is_flag=True,
+        help="Let the statement read and write files (COPY … TO, read_csv, ATTACH).",
+    )
     @format_option
     @click.pass_obj
     def sql(
-        obj: Context, statement: str | None, name: str | None, params: tuple[str, ...], fmt: str
+        obj: Context,
+        statement: str | None,
+        name: str | None,
+        params: tuple[str, ...],
+        allow_files: bool,
+        fmt: str,
     ) -> None:
         """Run SQL over the store (read-only), or a canned query with --query.
 
         Tables: events, run_log (one copy per event, in log order), runs, run_records,
         entities, imports, import_marks, quarantine, findings, run_verdicts,
-        event_conflicts, and the trace_* tables of replays.
+        event_conflicts, and the trace_* tables of replays. Statements cannot touch files,
+        the network or extensions unless --allow-files is given.
         """
         if (statement is None) == (name is None):
             raise UsageError(
@@ -113,6 +124,8 @@ def register(cli: click.Group) -> None:
                 hint='forensics sql "select count(*) from events"',
             )
         with Store(obj.db, read_only=True) as store:
+            if not allow_files:
+                store.sandbox()
             if name is not None:
                 cols, rows = run_canned(store, name, parse_pairs(params, "--param"))
             else:

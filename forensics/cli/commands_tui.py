@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from forensics.cli import Context
-from forensics.cli.options import complete_runs
+from forensics.cli.options import complete_runs, writable_store
 from forensics.errors import UsageError
 from forensics.store import Store
 from forensics.store.opening import StoreReader
@@ -32,7 +32,7 @@ def open_tui(db: Path, run: str | None, *, check_first: bool = False) -> None:
     if check_first:
         from forensics.analysis.engine import check
 
-        with Store(db) as store:
+        with writable_store(db) as store:
             check(store)
     with Store(db, read_only=True) as store:
         run_id = resolve_run(store, run) if run else None

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from forensics.cli import Context
+from forensics.cli.options import writable_store
 from forensics.model import SEVERITIES
 
 if TYPE_CHECKING:
@@ -66,7 +67,6 @@ def watch_options(func: F) -> F:
 
 def run_watch(obj: Context, source: Source, **opts: Any) -> None:
     """Open the store, run the watch until stopped, close everything."""
-    from forensics.store import Store
     from forensics.timespec import parse_duration
     from forensics.watch.loop import Settings, Watch
     from forensics.watch.webhook import Webhook
@@ -85,7 +85,7 @@ def run_watch(obj: Context, source: Source, **opts: Any) -> None:
 
     stop = threading.Event()
     try:
-        with _stopping_on_signals(stop), Store(obj.db) as store:
+        with _stopping_on_signals(stop), writable_store(obj.db) as store:
             watch = Watch(store, source, emit, _say, settings, stop)
             watch.run()
             if stop.is_set():

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -14,7 +15,43 @@ from forensics.cli.render import FORMATS, WIDE_KEY
 from forensics.errors import UsageError
 from forensics.timespec import MOMENT_FORMS, parse_moment
 
+if TYPE_CHECKING:
+    from forensics.store import Store
+
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def writable_store(db: Path, key: bytes | None = None) -> Store:
+    """The store opened for writing, with what a killed import left finished first (its
+    payloads decoded, repeats dropped, its status set to interrupted), said on stderr."""
+    from forensics.store import Store
+
+    store = Store(db)
+    try:
+        finish_interrupted_imports(store, key)
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
+@contextmanager
+def writable(db: Path, key: bytes | None = None) -> Iterator[Store]:
+    """`writing` (the store for an import, removed again if the command fails before
+    recording any import), with what a killed import left finished first."""
+    from forensics.store.opening import writing
+
+    with writing(db) as store:
+        finish_interrupted_imports(store, key)
+        yield store
+
+
+def finish_interrupted_imports(store: Store, key: bytes | None = None) -> None:
+    """Finish the imports a killed process left in `store`, one note each on stderr."""
+    from forensics.importers.recover import finish_interrupted
+
+    for note in finish_interrupted(store, key):
+        click.echo(f"forensics: note: {note}", err=True)
 
 
 def _set_wide(ctx: click.Context, _param: click.Parameter, value: bool) -> None:

@@ -202,7 +202,7 @@ def _rich_table(columns: Sequence[str], cells: list[list[str]], title: str | Non
     shown, widths = fitting_columns(naturals, console.width, free)
     table = Table(title=title, show_lines=False, header_style="bold")
     for i, width in zip(shown, widths, strict=True):
-        table.add_column(columns[i], overflow="ellipsis", no_wrap=True, width=width)
+        table.add_column(Text(columns[i]), overflow="ellipsis", no_wrap=True, width=width)
     for row in cells:
         table.add_row(*(Text(row[i]) for i in shown))  # a value is never read as markup
     console.print(table)

@@ -29,7 +29,7 @@ VERDICT_STYLE = {
 def console() -> Console:
     """A terminal gets its own width; a pipe or file gets whole lines, never folded cells."""
     width = None if sys.stdout.isatty() else 100_000
-    return Console(width=width, soft_wrap=False, highlight=False)
+    return Console(width=width, soft_wrap=False, highlight=False, markup=False)  # data is text
 
 
 def _text(value: Any, whole: bool = False) -> str:

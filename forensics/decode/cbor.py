@@ -20,6 +20,7 @@ from typing import Any, Final
 from cbor2 import CBORDecoder, CBORError, CBORTag
 from cbor2 import undefined as cbor_undefined
 
+from forensics.decode.budget import check_expanded
 from forensics.decode.errors import DecodeError
 
 MAX_DEPTH: Final = 400  # nesting limit handed to cbor2; eventData is a handful of levels
@@ -29,7 +30,7 @@ def decode_cbor(data: bytes | bytearray | memoryview) -> object:
     """Decode one CBOR item that must span all of `data`; see the module docstring."""
     stream = io.BytesIO(data)
     try:
-        value = CBORDecoder(stream, tag_hook=_tag_hook, max_depth=MAX_DEPTH).decode()
+        value = _decoder(stream).decode()
     except (CBORError, ValueError, TypeError, OverflowError, RecursionError) as exc:
         raise DecodeError(_reason(exc), context="cbor") from None
     end = stream.tell()
@@ -38,7 +39,26 @@ def decode_cbor(data: bytes | bytearray | memoryview) -> object:
             f"{len(stream.getbuffer()) - end} trailing byte(s) after the CBOR item",
             context="cbor",
         )
-    return _replace_undefined(value)
+    value = _replace_undefined(value)
+    check_expanded(value, "cbor")  # value-sharing (tags 28/29) written out, nesting
+    return value
+
+
+def _decoder(stream: io.BytesIO) -> CBORDecoder:
+    """cbor2 6 lets tag 1 be decoded here, so a date out of range is one marked value;
+    cbor2 5 decodes it itself (and a date out of range fails the whole item)."""
+    try:
+        return CBORDecoder(
+            stream, tag_hook=_tag_hook, max_depth=MAX_DEPTH, semantic_decoders={1: _epoch_date}
+        )
+    except TypeError:  # cbor2 5
+        return CBORDecoder(stream, tag_hook=_tag_hook, max_depth=MAX_DEPTH)
+
+
+def _epoch_date(value: Any, *_: Any) -> object:
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise ValueError(f"tag 1 (epoch date) holds a {type(value).__name__}, not a number")
+    return _tag_hook(CBORTag(1, value))
 
 
 def _tag_hook(*args: Any) -> object:
@@ -48,7 +68,10 @@ def _tag_hook(*args: Any) -> object:
     if number == 64 and isinstance(value, bytes | bytearray):
         return bytes(value)
     if number == 1 and isinstance(value, int | float) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value, UTC)
+        try:
+            return datetime.fromtimestamp(value, UTC)
+        except (OverflowError, OSError, ValueError):  # kept as it is, said so: not the page
+            return {"__cbor_tag": 1, "value": value, "__invalid": "date outside years 1-9999"}
     return {"__cbor_tag": number, "value": _thaw(value)}
 
 

@@ -10,6 +10,8 @@ the workflow runtime's reducers (``["Error",ref]``, ``["Request",ref]``, ``["Dat
 shape. Large documents are walked with an explicit stack, so nesting depth is bounded
 only by memory; a slot reached again while it is still being built (a cycle) becomes
 ``{"__ref": slot}``, and a slot reached again after it was built is shared, not rebuilt.
+A document with shared slots (or a large one) is measured as it would be written out
+(`budget.check_expanded`): past the budget it is a `DecodeError`, never a 2^40-leaf value.
 `encode_devalue` (the writer) lives in `devalue_encode` and is re-exported here.
 """
 
@@ -22,6 +24,7 @@ from typing import Final
 import orjson
 
 from forensics.decode import devalue_tags
+from forensics.decode.budget import check_expanded
 from forensics.decode.devalue_encode import encode_devalue
 from forensics.decode.errors import DecodeError
 from forensics.decode.jsvalues import UNDEFINED
@@ -85,7 +88,10 @@ def unflatten_devalue(flat: object, *, native: bool = False) -> object:
         raise DecodeError(f"a bare number {flat} is not a devalue document", context="devalue")
     if not isinstance(flat, list) or not flat:
         raise DecodeError("expected a non-empty JSON array", context="devalue")
-    value = _Reviver(flat, sentinels, native).run()
+    reviver = _Reviver(flat, sentinels, native)
+    value = reviver.run()
+    if reviver.shared:  # a graph: what it would be written out as a tree
+        check_expanded(value, "devalue", max_depth=None)
     return None if value is UNDEFINED and not native else value
 
 
@@ -159,6 +165,7 @@ class _Reviver:
         # built slots, and for slots being built a {"__ref": slot} marker: a ref back to
         # a slot still on the current path (a cycle) resolves to that marker
         self.memo: dict[int, object] = {}
+        self.shared = False  # a slot referred to again: the value is a graph, not a tree
 
     def run(self) -> object:
         root = self.values[0]
@@ -194,6 +201,7 @@ class _Reviver:
             if type(ref) is int and 0 <= ref < len(values):
                 if ref in memo:
                     out.append(memo[ref])
+                    self.shared = True
                     continue
                 child = values[ref]
                 if isinstance(child, _CONTAINERS):
@@ -236,6 +244,7 @@ class _Reviver:
                 raise DecodeError(f"slot {slot}: bad sentinel {ref}", context="devalue")
             return self.sentinels[ref]
         if ref in self.memo:
+            self.shared = True
             return self.memo[ref]
         if ref >= len(self.values):
             raise DecodeError(f"slot {slot}: index {ref} out of range", context="devalue")

@@ -6,7 +6,8 @@ another prefixed payload (opened only when a key is given); ``encp`` is sealed t
 run's X25519 key and never opened here. `decode_payload` walks the layers and never
 raises: corrupt bytes give format ``"invalid"`` (reason in ``note``), an unknown prefix
 gives ``"unknown"``; both keep the bytes they could not read (the raw payload, or the
-inflated layer holding the unknown prefix) as ``{"__type":"bytes","data":b64}``.
+inflated layer holding the unknown prefix) as ``{"__type":"bytes","data":b64}`` (an
+invalid one with its ``"reason"`` too, so the store keeps why).
 ``format`` is the outermost prefix; ``layers`` lists the whole chain, e.g.
 ``("zstd", "devl")``. `decode_payload_strict` raises `DecodeError` instead, for callers
 that quarantine bad payloads. `decode_legacy` handles spec-1 JSON payloads,
@@ -177,7 +178,7 @@ def _invalid(
     raw: bytes | bytearray | memoryview | object, reason: str, layers: tuple[str, ...]
 ) -> DecodedPayload:
     if isinstance(raw, bytes | bytearray | memoryview):
-        value: object = {"__type": "bytes", "data": b64encode(raw)}
+        value: object = {"__type": "bytes", "data": b64encode(raw), "reason": reason}
         size = len(raw)
     else:
         value, size = to_jsonable(raw), 0

@@ -175,7 +175,9 @@ def _first_json_page(prefix: bytes) -> object:
 
 def _json_pages(content: bytes, location: str, session: ImportSession) -> Iterator[object]:
     """Every page of a JSON file: one document, an array of pages, or documents in a row."""
-    text = content.decode("utf-8", errors="replace")
+    # bytes that are not UTF-8 stay recognisable (lone surrogates): the event holding them
+    # is quarantined by the store, never stored under an id changed by replacement
+    text = content.decode("utf-8", errors="surrogateescape")
     decoder = json.JSONDecoder()
     position = len(text) - len(text.lstrip("\ufeff \t\r\n"))
     while position < len(text):
@@ -222,7 +224,10 @@ def _quarantine(
 
 
 def _json_text(value: object) -> str:
-    return orjson.dumps(to_jsonable(value), option=orjson.OPT_NON_STR_KEYS).decode()
+    try:
+        return orjson.dumps(to_jsonable(value), option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:  # text holding bytes that are not UTF-8 (or nested past 255 levels)
+        return repr(value)[:100_000]
 
 
 # -- v4 frame streams ---------------------------------------------------------------------

@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 import orjson
 
 from forensics.decode import PAYLOAD_FIELDS
+from forensics.errors import StoreError
 from forensics.importers.base import ImportOptions, RecordError
 from forensics.importers.files import first_json_char, iter_lines, open_binary
 from forensics.importers.normalize import EVENT_FIELDS, HYDRATED_MARKERS, event_from_dict
@@ -65,7 +66,11 @@ class JsonLinesImporter:
         if first_json_char(head) == "[":
             self._import_array(path, session, options)
         elif path.stat().st_size >= BULK_MIN_BYTES and _bulk_ok(path):
-            import_bulk(path, session, options)
+            try:
+                import_bulk(path, session, options)
+            except StoreError as exc:  # a damaged file, say: nothing stored, read it by line
+                session.note(f"{exc.message}; the file was read line by line instead")
+                self._import_lines(path, session, options)
         else:
             self._import_lines(path, session, options)
 
@@ -79,8 +84,10 @@ class JsonLinesImporter:
         with open_binary(path) as fh:
             try:
                 items = orjson.loads(fh.read())
-            except orjson.JSONDecodeError as exc:
-                session.quarantine(QuarantineRecord(Provenance(str(path)), f"not JSON: {exc}"))
+            except orjson.JSONDecodeError:
+                # not one JSON document: JSON Lines whose first line is an array, or an array
+                # cut short; line by line, every whole event is kept
+                self._import_lines(path, session, options)
                 return
         if not isinstance(items, list):
             session.quarantine(QuarantineRecord(Provenance(str(path)), "expected a JSON array"))
@@ -186,25 +193,70 @@ def bulk_relation(path: Path) -> str:
                 SELECT *, json_extract(eventData, '$.' || pf) AS v
                 FROM (
                   SELECT *, {_payload_field_sql()} AS pf
-                  FROM read_json('{quoted}', format = 'newline_delimited',
-                      ignore_errors = true,
-                      columns = {{runId: 'VARCHAR', eventId: 'VARCHAR', eventType: 'VARCHAR',
-                          correlationId: 'VARCHAR', createdAt: 'VARCHAR',
-                          occurredAt: 'VARCHAR', specVersion: 'INTEGER',
-                          resumeId: 'VARCHAR', eventData: 'JSON'}})
+                  FROM ({_typed_sql(quoted)})
                 )
               )
             )
           )
         )
     )
-    WHERE runId IS NOT NULL AND eventId IS NOT NULL AND eventType IS NOT NULL
+    WHERE typed_ok
       AND (createdAt IS NULL OR TRY_CAST(createdAt AS TIMESTAMPTZ) IS NOT NULL)
+      -- nesting the record path's JSON writer refuses: let it judge (counted only when
+      -- the text is long enough to nest that deep)
+      AND (strlen(CAST(eventData AS VARCHAR)) < {_DEEP} OR
+          strlen(CAST(eventData AS VARCHAR))
+          - strlen(replace(replace(CAST(eventData AS VARCHAR), '[', ''), '{{', '')) < {_DEEP})
       -- what `_sql_payload` takes; other events go through the record path (`_reread`)
       AND (pv IS NULL OR b64 IS NOT NULL
            OR (pv = 'NULL' AND specVersion >= 2)
            OR inline IS NOT NULL)
     """
+
+
+# The shapes the bulk SQL takes exactly as the record path does (`event_from_dict`): text
+# ids, an integer specVersion within INTEGER, an object eventData, ISO-8601 text times.
+# Any other line is left to the record path (`_reread`), which stores it the same way or
+# quarantines it with its reason: the file's size never changes what is stored. DuckDB
+# reads a JSON number or boolean into a VARCHAR column as its text, so a text field that
+# reads like one (or like an object or array) is left to the record path too; real ids
+# never look like that.
+_TEXT_FIELDS = ("runId", "eventId", "eventType", "correlationId", "resumeId")
+_TIME_FIELDS = ("createdAt", "occurredAt")
+_DEEP = 250  # opening brackets from which an eventData may nest past 255 levels
+
+
+def _text_like_sql(name: str) -> str:
+    """Whether a VARCHAR field may have been a JSON string (first-character tests first:
+    they settle nearly every id at once)."""
+    return (
+        f"({name} IS NULL OR (left({name}, 1) NOT IN ('[', '{{')"
+        f" AND {name} NOT IN ('true', 'false')"
+        f" AND NOT (left({name}, 1) IN ('-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9')"
+        f" AND strlen({name}) <= 24 AND TRY_CAST({name} AS DOUBLE) IS NOT NULL)))"
+    )
+
+
+def _typed_sql(quoted: str) -> str:
+    """The event fields as their columns' types, and whether each has the JSON type the
+    record path expects (`typed_ok`)."""
+    names = (*_TEXT_FIELDS, *_TIME_FIELDS, "specVersion")
+    columns = ", ".join(f"{n}: 'VARCHAR'" for n in names) + ", eventData: 'JSON'"
+    checks = [f"{n} <> ''" for n in _TEXT_FIELDS[:3]]
+    checks += [_text_like_sql(n) for n in (*_TEXT_FIELDS, *_TIME_FIELDS)]
+    checks += [
+        "(specVersion IS NULL OR (strlen(specVersion) <= 11"
+        " AND NOT contains(specVersion, '.') AND NOT contains(lower(specVersion), 'e')"
+        " AND TRY_CAST(specVersion AS INTEGER) IS NOT NULL))",
+        "coalesce(json_type(eventData), 'NULL') IN ('NULL', 'OBJECT')",
+    ]
+    return f"""
+    SELECT * EXCLUDE (specVersion, eventData),
+        TRY_CAST(specVersion AS INTEGER) AS specVersion,
+        CASE WHEN json_type(eventData) = 'OBJECT' THEN eventData END AS eventData,
+        {" AND ".join(checks)} AS typed_ok
+    FROM read_json('{quoted}', format = 'newline_delimited', ignore_errors = true,
+        columns = {{{columns}}})"""
 
 
 def import_bulk(path: Path, session: ImportSession, options: ImportOptions) -> None:

@@ -28,7 +28,7 @@ from forensics.decode import (
 from forensics.decode.errors import DecodeError
 from forensics.errors import UsageError
 from forensics.importers.base import RecordError
-from forensics.importers.normalize import parse_time, split_payload
+from forensics.importers.normalize import int_field, parse_time, split_payload
 from forensics.model import EventRecord, Provenance
 
 ROLES: Final[dict[str, str]] = {
@@ -401,15 +401,7 @@ def _time(item: dict[str, object], mapping: Mapping, role: str) -> datetime | No
 def _spec(item: dict[str, object], mapping: Mapping) -> int | None:
     attribute = mapping.roles.get("spec_version")
     value = item.get(attribute) if attribute else None
-    if value is None:
-        return None
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and _INT_RE.fullmatch(value.strip()):
-        return int(value)
-    raise RecordError(f"{attribute} (spec_version) is not an integer: {_short(value)}")
+    return int_field(value, f"{attribute} (spec_version)")
 
 
 def _event_data(

@@ -41,8 +41,14 @@ EVENT_FIELDS = frozenset(
 HYDRATED_MARKERS = ("🔒 Encrypted", "<data expired>")
 
 
+INT32 = (-(2**31), 2**31 - 1)  # the range of the store's INTEGER columns
+
+
 def parse_time(value: Any, field: str) -> datetime | None:
-    """ISO-8601 text (naive = UTC) or epoch seconds/milliseconds to an aware UTC datetime."""
+    """ISO-8601 text (naive = UTC) or epoch seconds/milliseconds to an aware UTC datetime.
+
+    A time outside years 1-9999 (`1e20`, epoch milliseconds of year 33658, infinity) is a
+    `RecordError` naming the field, never an overflow that escapes."""
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
@@ -50,8 +56,13 @@ def parse_time(value: Any, field: str) -> datetime | None:
     if isinstance(value, bool):
         raise RecordError(f"{field} is a boolean, expected a time")
     if isinstance(value, int | float):
-        seconds = value / 1000 if abs(value) >= 1e11 else value
-        return datetime.fromtimestamp(seconds, UTC)
+        try:
+            seconds = value / 1000 if abs(value) >= 1e11 else value
+            return datetime.fromtimestamp(seconds, UTC)
+        except (OverflowError, OSError, ValueError):
+            raise RecordError(
+                f"{field} {value!r:.40} is outside the times forensics can store (years 1-9999)"
+            ) from None
     if isinstance(value, str):
         try:
             parsed = datetime.fromisoformat(value)
@@ -72,13 +83,27 @@ def _text(d: dict[str, Any], name: str, *, required: bool) -> str | None:
     return value
 
 
-def _spec(value: Any) -> int | None:
+def int_field(value: Any, field: str, bounds: tuple[int, int] = INT32) -> int | None:
+    """A whole number (an int, an integral float, or digits as text) within `bounds`;
+    anything else (2.5, "three", true, 2**40) is a `RecordError`, never a silent coercion."""
     if value is None:
         return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise RecordError(f"specVersion {value!r:.40} is not an integer") from None
+    number: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    elif isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+        number = int(value.strip())
+    if number is None:
+        raise RecordError(f"{field} {value!r:.40} is not an integer")
+    if not bounds[0] <= number <= bounds[1]:
+        raise RecordError(f"{field} {number:.6g} is outside {bounds[0]}..{bounds[1]}")
+    return number
+
+
+def _spec(value: Any) -> int | None:
+    return int_field(value, "specVersion")
 
 
 def split_payload(

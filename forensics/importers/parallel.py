@@ -19,6 +19,8 @@ from concurrent.futures import ProcessPoolExecutor
 from types import TracebackType
 from typing import Any, TypeVar
 
+from forensics.importers.lifeline import process_pool
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -76,7 +78,7 @@ class Decoders:
             context = multiprocessing.get_context("forkserver")
             if self.preload:
                 context.set_forkserver_preload(self.preload)
-            self.pool = ProcessPoolExecutor(self.workers, mp_context=context)
+            self.pool = process_pool(self.workers, context)
             self.pool_size = self.workers
         return self.pool
 

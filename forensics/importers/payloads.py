@@ -12,12 +12,13 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections import deque
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from typing import TYPE_CHECKING
 
 import orjson
 
 from forensics.decode import decode_payload
+from forensics.importers.lifeline import process_pool
 from forensics.store import ImportSession
 
 if TYPE_CHECKING:
@@ -36,7 +37,10 @@ def decode_batch(raws: list[bytes], key: bytes | None) -> list[Decoded]:
     out = []
     for raw in raws:
         decoded = decode_payload(raw, key)
-        out.append((decoded.format, orjson.dumps(decoded.value, default=str).decode()))
+        try:
+            out.append((decoded.format, orjson.dumps(decoded.value, default=str).decode()))
+        except orjson.JSONEncodeError as exc:  # nested past what JSON text may hold here
+            out.append(("invalid", orjson.dumps({"__invalid": str(exc)}).decode()))
     return out
 
 
@@ -76,7 +80,7 @@ def decode_pending(session: ImportSession, key: bytes | None = None) -> int:
     # forkserver: never fork a process whose DuckDB threads may hold locks
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload([__name__])
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with process_pool(workers, context) as pool:
         window: deque[tuple[_Batch, Future[list[Decoded]]]] = deque()
         for rowids, raws in session.pending_payloads(BATCH):
             batch = _Batch(rowids, raws, cache)

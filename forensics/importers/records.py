@@ -11,7 +11,7 @@ from typing import Any
 
 from forensics.decode import DecodeError, decode_payload, unwrap_binary
 from forensics.importers.base import RecordError
-from forensics.importers.normalize import parse_time
+from forensics.importers.normalize import int_field, parse_time
 from forensics.model import EntityRecord, EventRecord, Provenance, RunRecord
 
 # Fields that have a column of their own; the rest of a run or entity object goes to `extra`.
@@ -115,15 +115,7 @@ def _opt(d: dict[str, Any], name: str) -> str | None:
 
 
 def _int(d: dict[str, Any], name: str) -> int | None:
-    value = d.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise RecordError(f"{name} {value!r:.40} is not an integer")
-    try:
-        return int(value)
-    except ValueError:
-        raise RecordError(f"{name} {value!r:.40} is not an integer") from None
+    return int_field(d.get(name), name)
 
 
 def run_from_dict(d: dict[str, Any], provenance: Provenance, payloads: Payloads) -> RunRecord:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from forensics.errors import InputError
 from forensics.importers.base import FileImporter, ImportOptions, installed_importers
-from forensics.importers.files import read_head
+from forensics.importers.files import read_head, report_damage
 from forensics.model import ImportSummary
 from forensics.store import Store
 
@@ -66,6 +66,7 @@ def import_paths(
     for path, importer in plan:
         with store.begin_import(importer.name, str(path), _describe(options)) as session:
             importer.import_path(path, session, options)
+            report_damage(path, session)
             summary = session.finish()
         if not (summary.read or summary.quarantined or summary.runs or summary.entities):
             raise InputError(

@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 
 from forensics.errors import InputError
 from forensics.importers.base import ImportOptions, RecordError
-from forensics.importers.files import open_binary
+from forensics.importers.files import open_binary, report_damage
 from forensics.importers.normalize import parse_time
 from forensics.importers.trace_parse import MARKER, EventLists, TraceLine, read_line
 from forensics.model import ImportSummary, Provenance, QuarantineRecord
@@ -122,6 +122,7 @@ def import_trace_lines(
     records: list[_Record] = []
     for location, name, lines in sources:
         records.extend(_read_lines(location, name, lines, session, writer, options, len(records)))
+        report_damage(Path(location), session)  # a file's gzip damage, if any
     in_transaction(session.con, writer.flush)
     replays = [_replay(g) for g in _groups(_in_log_order(records))]
     known = known_identities(session.con, [r.identity for r in replays])

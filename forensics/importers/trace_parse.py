@@ -215,6 +215,8 @@ def _broken(text: bytes, meta: LineMeta, raw: bytes, exc: orjson.JSONDecodeError
     fields |= {k: int(v) for k, v in _HEADER_NUMBER.findall(head.split('"events"', 1)[0])}
     if fields.get("k") != "replay_start" or "runId" not in fields or "inv" not in fields:
         return None, problem
+    if _out_of_range(fields) is not None:
+        return None, problem
     line = TraceLine("replay_start", fields["runId"], fields["inv"], fields, meta, None)
     return line, Problem(problem.reason + "; kept its header, its event list is lost", problem.raw)
 
@@ -240,6 +242,8 @@ def _fields(obj: dict[str, Any], meta: LineMeta, raw: bytes) -> Parsed:
     missing = [name for name in _REQUIRED[kind] if obj.get(name) is None]
     if missing:
         return None, Problem(f"WF_TRACE {kind} without {', '.join(missing)}", _raw(raw))
+    if (wrong := _out_of_range(obj)) is not None:
+        return None, Problem(f"WF_TRACE {kind}: {wrong}", _raw(raw))
     lines, events_raw = None, None
     if kind == "replay_start":
         events = obj.pop("events")
@@ -251,6 +255,28 @@ def _fields(obj: dict[str, Any], meta: LineMeta, raw: bytes) -> Parsed:
         except RecordError as exc:
             return None, Problem(f"WF_TRACE replay_start: {exc}", _raw(raw))
     return TraceLine(str(kind), run_id, inv, obj, meta, lines, events_raw), None
+
+
+# The numbers of a trace record and the range of the column each is stored in.
+_NUMBER_RANGES: dict[str, tuple[int, int]] = {
+    "inv": (-(2**63), 2**63 - 1),
+    "pid": (-(2**63), 2**63 - 1),
+    "seq": (-(2**31), 2**31 - 1),
+    "eventIndex": (-(2**31), 2**31 - 1),
+    "eventCount": (-(2**31), 2**31 - 1),
+}
+
+
+def _out_of_range(obj: dict[str, Any]) -> str | None:
+    """Why a number of the record cannot be stored (not whole, or past its column's
+    range), or None."""
+    for name, (low, high) in _NUMBER_RANGES.items():
+        value = obj.get(name)
+        if isinstance(value, float):  # JSON reads integers past 64 bits as floats
+            return f"{name} {value:.6g} is not an integer within {low}..{high}"
+        if isinstance(value, int) and not isinstance(value, bool) and not low <= value <= high:
+            return f"{name} {value:.6g} is outside {low}..{high}"
+    return None
 
 
 def event_lines(events: Any) -> list[str]:

@@ -46,7 +46,7 @@ from forensics.model import (
     RunRow,
 )
 from forensics.store import ImportSession
-from forensics.store.batches import events_to_arrow
+from forensics.store.batches import staging_rows
 
 DATA_DIR_NAMES = (".workflow-data", ".next/workflow-data")
 LAYOUT_STATES = ("run-scoped", "migrating", "flattening")
@@ -140,7 +140,11 @@ def parse_event_files(
         if not rel.rpartition("/")[2].startswith(expected):
             misnamed += 1
         records.append(record)
-    return events_to_arrow(records), failed, misnamed
+    table, rejected = staging_rows(records)
+    for record, reason in rejected:  # too deep, too large: the file goes to quarantine
+        rel = record.provenance.location[len(prefix) :]
+        failed.append((rel, reason, None))
+    return table, failed, misnamed
 
 
 def parse_record_files(
@@ -333,6 +337,14 @@ class _Reader:
         with it:
             for entry in it:
                 name = entry.name
+                if entry.is_symlink() and not self._inside(entry.path):
+                    self.quarantine(
+                        f"{rel_dir}/{name}",
+                        f"a symlink to {os.path.realpath(entry.path)}, outside the data"
+                        " directory: not followed",
+                        None,
+                    )
+                    continue
                 if name.endswith(".json"):
                     if self.select is not None and f"{rel_dir}/{name}" not in self.select:
                         continue
@@ -344,6 +356,11 @@ class _Reader:
                 elif entry.is_dir():
                     subdirs.append(name)
         return files, subdirs
+
+    def _inside(self, path: str) -> bool:
+        """Whether `path`, its symlinks resolved, stays inside the data directory."""
+        root = os.path.realpath(self.root)
+        return os.path.commonpath([root, os.path.realpath(path)]) == root
 
     def quarantine(self, rel: str, reason: str, data: bytes | None) -> None:
         raw = data[:_RAW_LIMIT].decode("utf-8", "replace") if data is not None else None

@@ -23,6 +23,7 @@ from forensics.report.style import (
     add_note,
     axis_toggle,
     base_layout,
+    esc,
     event_colour,
     f4,
     f8,
@@ -200,8 +201,11 @@ def _pair_trace(info: CommitOrderInfo, pairs: Sequence[Inversion]) -> go.Scatter
         xs += [inv.late_position, inv.overtaken_position, None]
         ys += [at[inv.late_position], at[inv.overtaken_position], None]
         ranks += [rank[inv.late_position], rank[inv.overtaken_position], None]
-        late = f"#{inv.late_position} {inv.late_event_type} {inv.late_event_id}"
-        over = f"#{inv.overtaken_position} {inv.overtaken_event_type} {inv.overtaken_event_id}"
+        late = f"#{inv.late_position} {esc(inv.late_event_type)} {esc(inv.late_event_id)}"
+        over = (
+            f"#{inv.overtaken_position} {esc(inv.overtaken_event_type)}"
+            f" {esc(inv.overtaken_event_id)}"
+        )
         tip = f"{late}<br>committed {inv.lag_ms:,} ms after<br>{over}"
         text += [tip, tip, None]
     return go.Scatter(

@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 
 from forensics.replay.diff import Placed, Side, diff, keyed, resolve
 from forensics.replay.replays import RunReplays
-from forensics.report.style import ALARM, MUTED, add_note, base_layout
+from forensics.report.style import ALARM, MUTED, add_note, base_layout, esc
 
 LISTED = 200  # events listed per table before the rest is summarised
 
@@ -144,5 +144,5 @@ def _add_events(
 
 
 def _label(e: DiffEvent) -> str:
-    tail = f" {e.correlation_id}" if e.correlation_id else ""
-    return f"{e.event_type}{tail}<br>{e.event_id}"
+    tail = f" {esc(e.correlation_id)}" if e.correlation_id else ""
+    return f"{esc(e.event_type)}{tail}<br>{esc(e.event_id)}"

@@ -19,7 +19,7 @@ from forensics.replay.fences import FenceRow, fence_chain
 from forensics.replay.replays import RunReplays
 from forensics.replay.whatif import what_if
 from forensics.report._query import MAX_POINTS, ordinal, stride
-from forensics.report.style import ALARM, MUTED, add_note, base_layout, f8
+from forensics.report.style import ALARM, MUTED, add_note, base_layout, esc, f8
 
 FENCE_VERDICT_COLOURS = {
     "ok": "#9aa0a6",
@@ -231,11 +231,11 @@ def _verdict_trace(verdict: str, colour: str, mine: Sequence[ChainLink]) -> go.S
 
 
 def _hover(lk: ChainLink) -> str:
-    lines = [f"<b>#{lk.position} {lk.event_type}</b> committed {lk.rank}", lk.event_id]
-    lines.append(f"{lk.writer_class}" + (f" by {lk.writer}" if lk.writer else ""))
+    lines = [f"<b>#{lk.position} {esc(lk.event_type)}</b> committed {lk.rank}", esc(lk.event_id)]
+    lines.append(f"{lk.writer_class}" + (f" by {esc(lk.writer)}" if lk.writer else ""))
     if lk.fence:
         where = f"#{lk.fence_position}" if lk.fence_position else "never landed"
-        lines.append(f"fence {lk.fence} ({where}, {lk.fence_source})")
+        lines.append(f"fence {esc(lk.fence)} ({where}, {lk.fence_source})")
     if lk.verdicts:
         lines.append("verdict: " + ", ".join(lk.verdicts))
     if lk.missed_positions:

@@ -13,7 +13,15 @@ from collections.abc import Sequence
 import plotly.graph_objects as go
 
 from forensics.report.replays import ReplayPoint, ReplaysInfo
-from forensics.report.style import OUTCOME_COLOURS, add_note, axis_toggle, base_layout, f4, f8
+from forensics.report.style import (
+    OUTCOME_COLOURS,
+    add_note,
+    axis_toggle,
+    base_layout,
+    esc,
+    f4,
+    f8,
+)
 
 WRITES_DRAWN = 5_000
 
@@ -103,13 +111,13 @@ def _hover(p: ReplayPoint) -> str:
         shown = ", ".join(f"#{w}" for w in p.write_positions[:8])
         writes += f" at {shown}" + ("…" if len(p.write_positions) > 8 else "")
     lines = [
-        f"<b>{p.replay_id}</b> ({p.source}) {p.outcome}",
+        f"<b>{esc(p.replay_id)}</b> ({p.source}) {esc(p.outcome)}",
         f"loaded {p.loaded} of {p.log_length_then} committed events",
-        f"digest {p.digest or '?'} ({p.group}), tail {p.tail_event_id or '?'}",
+        f"digest {esc(p.digest or '?')} ({esc(p.group)}), tail {esc(p.tail_event_id or '?')}",
         writes,
     ]
     if p.problem:
-        lines.append(p.problem)
+        lines.append(esc(p.problem))
     return "<br>".join(lines)
 
 

@@ -77,6 +77,12 @@ def f4(values: Sequence[float | int | None]) -> np.ndarray:
     return np.array([np.nan if v is None else v for v in values], dtype=np.float32)
 
 
+def esc(value: object) -> str:
+    """Text from a log for a plotly hover or label: plotly reads a subset of HTML there
+    (`<a href>`, `<b>`, `<br>`), so `&`, `<` and `>` are written as entities."""
+    return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def strs(values: Sequence[str | None]) -> np.ndarray:
     """Labels as an object array: plotly checks it at once instead of item by item."""
     return np.array(values, dtype=object)

@@ -18,6 +18,7 @@ from forensics.report.style import (
     add_note,
     axis_toggle,
     base_layout,
+    esc,
     event_colour,
     event_symbol,
     f4,
@@ -100,7 +101,7 @@ def _mark_trace(
 
 
 def _hover(m: Mark) -> str:
-    return f"{m.event_id}<br>{m.detail}" if m.detail else m.event_id
+    return f"{esc(m.event_id)}<br>{esc(m.detail)}" if m.detail else esc(m.event_id)
 
 
 def _resume_trace(info: TimelineInfo, labels: Mapping[int, str]) -> go.Scatter:
@@ -123,7 +124,8 @@ def _witness_trace(marks: Sequence[Mark], labels: Mapping[int, str]) -> go.Scatt
         customdata=f4([m.position for m in marks]),
         y=[labels[m.lane] for m in marks],
         text=[
-            f"{m.event_type} #{m.position} {m.event_id}<br>witness of {', '.join(m.witness_of)}"
+            f"{esc(m.event_type)} #{m.position} {esc(m.event_id)}"
+            f"<br>witness of {esc(', '.join(m.witness_of))}"
             for m in marks
         ],
         mode="markers",

@@ -25,6 +25,7 @@ from forensics.model import (
     EntityRow,
     EventRecord,
     ImportSummary,
+    Provenance,
     QuarantineRecord,
     RunRecord,
     RunRow,
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
 
 DEFAULT_DB = "forensics.duckdb"
 BATCH_SIZE = 20_000
+QUARANTINE_BATCH = 50_000
 # The events of one import whose payload is stored raw but not decoded yet.
 _PENDING = "import_id = ? AND payload_raw IS NOT NULL AND payload_decoded IS NULL"
 
@@ -126,6 +128,18 @@ class Store:
         finally:
             run(self.con, f"SET memory_limit = '{limit}'")
 
+    def sandbox(self) -> None:
+        """From now on, statements cannot touch files or the network: no COPY TO, no
+        read_csv('/etc/…'), no ATTACH, no INSTALL or LOAD (nor automatic extension loads),
+        and the settings are locked so a statement cannot turn this back."""
+        for setting in (
+            "SET enable_external_access = false",
+            "SET autoinstall_known_extensions = false",
+            "SET autoload_known_extensions = false",
+            "SET lock_configuration = true",
+        ):
+            run(self.con, setting)
+
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A cursor of its own, for a worker thread."""
         return self.con.cursor()
@@ -175,6 +189,13 @@ class Store:
         """Run one statement; return column names and all rows."""
         try:
             cur = self.con.execute(sql, params) if params is not None else self.con.execute(sql)
+        except duckdb.PermissionException as exc:
+            raise StoreError(
+                str(exc).splitlines()[0],
+                hint="`forensics sql` reads only the store: no files, no network, no"
+                " extensions. Write files with `forensics export`, or pass --allow-files"
+                " to let a statement read or write files",
+            ) from exc
         except duckdb.Error as exc:
             raise StoreError(
                 str(exc).splitlines()[0],
@@ -198,6 +219,23 @@ class Store:
 
     # -- writing ---------------------------------------------------------------------------
 
+    def interrupted_imports(self) -> list[tuple[int, str, str]]:
+        """Imports whose process ended before they did: (import id, source kind, location).
+
+        Only one process can write a store, so when this one can, every import still
+        `running` belongs to a process that is gone (killed, out of memory, power lost)."""
+        rows = self.con.execute(
+            "SELECT import_id, source_kind, location FROM imports WHERE status = 'running'"
+            " ORDER BY import_id"
+        ).fetchall()
+        return [(int(r[0]), str(r[1]), str(r[2])) for r in rows]
+
+    def resume_import(self, import_id: int, source_kind: str, location: str) -> ImportSession:
+        """A session over an interrupted import, to finish what it left (`close_interrupted`)."""
+        session = ImportSession(self, import_id, source_kind, location)
+        session.read = ingest.held(self.con, import_id)
+        return session
+
     def begin_import(
         self, source_kind: str, location: str, options: dict[str, Any] | None = None
     ) -> ImportSession:
@@ -210,7 +248,9 @@ class Store:
             " VALUES (?, ?, ?, ?, now(), 'running')",
             [import_id, source_kind, location, orjson.dumps(options or {}).decode()],
         )
-        return ImportSession(self, import_id, source_kind, location)
+        session = ImportSession(self, import_id, source_kind, location)
+        session.key_given = (options or {}).get("key") == "given"
+        return session
 
 
 class ImportSession:
@@ -225,6 +265,7 @@ class ImportSession:
         self.read = self.stored = self.quarantined = self.conflicts = 0
         self.runs = self.entities = 0
         self.notes: list[str] = []
+        self.key_given = False  # a run key was given: finish says when it opened nothing
         self._events: list[EventRecord] = []
         self._quarantine: list[QuarantineRecord] = []
 
@@ -254,7 +295,7 @@ class ImportSession:
             self.add_event(r)
 
     def add_runs(self, records: Sequence[RunRecord]) -> None:
-        self.add_run_rows([r.row() for r in records])
+        self.add_run_rows(self._rows(records))
 
     def add_run_rows(self, rows: Sequence[RunRow]) -> None:
         """Run records already flattened (`RunRecord.row`), as workers send them."""
@@ -263,7 +304,17 @@ class ImportSession:
         )
 
     def add_entities(self, records: Sequence[EntityRecord]) -> None:
-        self.add_entity_rows([r.row() for r in records])
+        self.add_entity_rows(self._rows(records))
+
+    def _rows(self, records: Sequence[RunRecord | EntityRecord]) -> list[tuple[Any, ...]]:
+        """The records flattened; one that JSON cannot hold goes to quarantine."""
+        rows = []
+        for r in records:
+            try:
+                rows.append(r.row())
+            except ValueError as exc:
+                self.quarantine(QuarantineRecord(r.provenance, str(exc), None))
+        return rows
 
     def add_entity_rows(self, rows: Sequence[EntityRow]) -> None:
         """Entity records already flattened (`EntityRecord.row`), as workers send them."""
@@ -275,7 +326,7 @@ class ImportSession:
 
     def quarantine(self, record: QuarantineRecord) -> None:
         self._quarantine.append(record)
-        if len(self._quarantine) >= 1000:
+        if len(self._quarantine) >= QUARANTINE_BATCH:
             self.flush()
 
     def note(self, text: str) -> None:
@@ -290,11 +341,22 @@ class ImportSession:
                 self.con, self.import_id, self.source_kind, f"({relation_sql})"
             )
 
-        self._transaction(work)
+        try:
+            self._transaction(work)
+        except (duckdb.IOException, duckdb.InterruptException):
+            raise
+        except duckdb.Error as exc:  # nothing was stored: the caller may read another way
+            raise StoreError(f"the bulk reader failed: {str(exc).splitlines()[0]}") from exc
 
     def add_arrow(self, table: pa.Table) -> None:
         """Bulk path: insert staging rows from an Arrow table with `STAGING_SCHEMA`'s columns."""
         self.flush()
+        self._insert_isolated(table)
+
+    def _insert_isolated(self, table: pa.Table) -> None:
+        """Insert staging rows, each batch in its transaction. When the store refuses a
+        batch, its halves are tried in turn, down to the row it refuses, which goes to
+        quarantine with the store's reason: one bad row never takes its batch with it."""
 
         def work() -> None:
             self.con.register("_staging_arrow", table)
@@ -305,7 +367,24 @@ class ImportSession:
             finally:
                 self.con.unregister("_staging_arrow")
 
-        self._transaction(work)
+        try:
+            self._transaction(work)
+        except (duckdb.IOException, duckdb.InterruptException):
+            raise  # the disk or the user, not the row
+        except duckdb.Error as exc:
+            if table.num_rows <= 1:
+                self._quarantine_rows(table, str(exc).splitlines()[0])
+                return
+            half = table.num_rows // 2
+            self._insert_isolated(table.slice(0, half))
+            self._insert_isolated(table.slice(half))
+
+    def _quarantine_rows(self, table: pa.Table, reason: str) -> None:
+        for row in table.to_pylist():
+            shown = {k: v for k, v in row.items() if k != "payload_raw" and v is not None}
+            raw = orjson.dumps(shown, default=str).decode()
+            where = Provenance(str(row.get("source_location")), row.get("source_position"))
+            self.quarantine(QuarantineRecord(where, f"the store refused the event: {reason}", raw))
 
     def save_marks(self, source: str, scope: str, marks: Mapping[str, str]) -> None:
         """Upsert high-water marks of `source`; call after `finish` (see `import_marks`)."""
@@ -331,25 +410,22 @@ class ImportSession:
 
     def flush(self) -> None:
         events, self._events = self._events, []
+        if events:
+            from forensics.store.batches import staging_rows
+
+            table, rejected = staging_rows(events)
+            for record, reason in rejected:
+                self._quarantine.append(QuarantineRecord(record.provenance, reason, _shown(record)))
+            if table.num_rows:
+                self._insert_isolated(table)
         quarantined, self._quarantine = self._quarantine, []
 
         def work() -> None:
-            if events:
-                from forensics.store.batches import events_to_arrow
+            self.quarantined += ingest.write_quarantine(
+                self.con, self.import_id, self.source_kind, quarantined
+            )
 
-                self.con.register("_staging_batch", events_to_arrow(events))
-                try:
-                    self.read += ingest.insert_relation(
-                        self.con, self.import_id, self.source_kind, "_staging_batch"
-                    )
-                finally:
-                    self.con.unregister("_staging_batch")
-            if quarantined:
-                self.quarantined += ingest.write_quarantine(
-                    self.con, self.import_id, self.source_kind, quarantined
-                )
-
-        if events or quarantined:
+        if quarantined:
             self._transaction(work)
 
     def pending_count(self) -> int:
@@ -438,8 +514,52 @@ class ImportSession:
             self.stored = self.read - result.duplicates
 
         self._transaction(work)
-        status = "partial" if self.quarantined else "ok"
+        key_failed = self.key_given and self._key_opened_nothing()
+        pending = self.pending_count()
+        if pending:
+            self.note(f"{pending} payload(s) are stored but not decoded yet")
+        status = "partial" if self.quarantined or key_failed or pending else "ok"
         return self._close(status, None)
+
+    def close_interrupted(self, decoded: int) -> str:
+        """Finish an interrupted import's bookkeeping (its payloads decoded by the caller):
+        drop repeated copies, mark conflicts, and set its status to `interrupted`."""
+
+        def work() -> None:
+            result = ingest.reconcile(self.con, self.import_id)
+            self.conflicts = result.conflicts
+            self.stored = self.read - result.duplicates
+
+        self._transaction(work)
+        row = self.con.execute(
+            "SELECT count(*) FROM quarantine WHERE import_id = ?", [self.import_id]
+        ).fetchall()[0]
+        self.quarantined = int(row[0])
+        note = (
+            f"import {self.import_id} ({self.location}) was interrupted: its process ended"
+            f" before it did. It left {self.read} event(s); {decoded} payload(s) it had not"
+            " decoded are decoded now. Import the source again to complete it."
+        )
+        self.note(note)
+        self._close("interrupted", "the importing process ended before the import finished")
+        return note
+
+    def _key_opened_nothing(self) -> bool:
+        """True (with a note) when every `encr` payload of the import stayed closed."""
+        row = self.con.execute(
+            "SELECT count(*) FILTER (WHERE payload_decoded->>'undecryptable' = 'true'),"
+            " count(*) FILTER (WHERE payload_decoded->>'__encrypted' IS NULL)"
+            " FROM events WHERE import_id = ? AND payload_format = 'encr'",
+            [self.import_id],
+        ).fetchall()[0]
+        closed, opened = int(row[0] or 0), int(row[1] or 0)
+        if not closed or opened:
+            return False
+        self.note(
+            f"the --key-file key opened none of the {closed} encrypted payload(s): it is not"
+            " the run key these runs were encrypted with (each run has its own key)"
+        )
+        return True
 
     def _count_runs(self, n: int) -> None:
         self.runs += n
@@ -488,6 +608,23 @@ class ImportSession:
             error=error,
             notes=tuple(self.notes),
         )
+
+
+def _shown(record: EventRecord) -> str:
+    """What quarantine keeps of a record the store cannot hold: its identity and metadata."""
+    shown = {
+        "runId": record.run_id,
+        "eventId": record.event_id,
+        "eventType": record.event_type,
+        "correlationId": record.correlation_id,
+        "specVersion": record.spec_version,
+        "payloadBytes": len(record.payload_raw) if record.payload_raw is not None else None,
+    }
+    kept = {k: v for k, v in shown.items() if v is not None}
+    try:
+        return orjson.dumps(kept).decode()
+    except TypeError:  # text that is not UTF-8: shown with escapes
+        return repr(kept)
 
 
 def utc_now() -> datetime:

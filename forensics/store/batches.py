@@ -8,9 +8,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
 import pyarrow as pa
 
 from forensics.model import EntityRow, EventRecord, RunRow, json_text
+
+# The largest event the store takes (its payload bytes and JSON columns together): DuckDB's
+# own JSON reader stops at the same size, so the bulk path and the record path agree.
+MAX_RECORD_BYTES = 16 * 2**20
+_INT32 = (-(2**31), 2**31 - 1)
+Rejected = tuple[EventRecord, str]  # a record the store cannot hold, and why
 
 _TS = pa.timestamp("us", tz="UTC")
 
@@ -42,10 +49,59 @@ STAGING_SCHEMA = pa.schema(
 )
 
 
+def _texts(r: EventRecord) -> tuple[str | None, str | None, str | None, str | None]:
+    """The JSON columns of a record (event data, decoded payload, extra, payload format),
+    or a `ValueError` saying why the record cannot be stored."""
+    for name in ("run_id", "event_id", "event_type", "correlation_id", "resume_id"):
+        value = getattr(r, name)
+        if value is not None and not value.isascii():
+            try:
+                value.encode()
+            except UnicodeEncodeError:
+                raise ValueError(f"{name} holds bytes that are not UTF-8") from None
+    if r.spec_version is not None and not _INT32[0] <= r.spec_version <= _INT32[1]:
+        raise ValueError(f"specVersion {r.spec_version:.6g} is outside {_INT32[0]}..{_INT32[1]}")
+    try:
+        event_data, extra = json_text(r.event_data), json_text(r.extra)
+    except ValueError as exc:
+        raise ValueError(f"eventData or extra fields: {exc}") from None
+    fmt = r.payload_format
+    try:
+        decoded = json_text(r.payload_decoded)
+        if decoded is None and r.payload_raw is not None:
+            decoded = "null"  # decoded to null (devalue `undefined`): done, not pending
+    except ValueError as exc:  # the raw bytes are kept; the value is marked as not decoded
+        decoded, fmt = orjson.dumps({"__invalid": str(exc)}).decode(), "invalid"
+    size = sum(len(t) for t in (event_data, extra, decoded) if t) + len(r.payload_raw or b"")
+    if size > MAX_RECORD_BYTES:
+        raise ValueError(
+            f"the event is {size / 2**20:.1f} MiB, over the {MAX_RECORD_BYTES // 2**20} MiB"
+            " limit per event"
+        )
+    return event_data, decoded, extra, fmt
+
+
 def events_to_arrow(records: Sequence[EventRecord]) -> pa.Table:
-    """Columnar staging rows for a batch of records."""
+    """Columnar staging rows for a batch of records; a `ValueError` for one it cannot hold
+    (callers that must keep going use `staging_rows`)."""
+    table, rejected = staging_rows(records)
+    if rejected:
+        raise ValueError(rejected[0][1])
+    return table
+
+
+def staging_rows(records: Sequence[EventRecord]) -> tuple[pa.Table, list[Rejected]]:
+    """Columnar staging rows for the records the store can hold, and the others with the
+    reason (nesting past 255 levels, a number past its column, an event past the size
+    limit): one bad record never takes its batch with it."""
     cols: dict[str, list[Any]] = {name: [] for name in STAGING_SCHEMA.names}
+    rejected: list[Rejected] = []
     for r in records:
+        try:
+            event_data, decoded, extra, fmt = _texts(r)
+        except ValueError as exc:
+            rejected.append((r, str(exc)))
+            continue
         p = r.provenance
         cols["source_location"].append(p.location)
         cols["source_position"].append(p.position)
@@ -61,14 +117,14 @@ def events_to_arrow(records: Sequence[EventRecord]) -> pa.Table:
         cols["resume_id"].append(r.resume_id)
         cols["fence_last_event_id"].append(r.fence_last_event_id)
         cols["fence_state_updated_at"].append(r.fence_state_updated_at)
-        cols["event_data"].append(json_text(r.event_data))
+        cols["event_data"].append(event_data)
         cols["payload_field"].append(r.payload_field)
         cols["payload_raw"].append(r.payload_raw)
-        cols["payload_decoded"].append(json_text(r.payload_decoded))
-        cols["payload_format"].append(r.payload_format)
+        cols["payload_decoded"].append(decoded)
+        cols["payload_format"].append(fmt)
         cols["staged"].append(r.staged)
-        cols["extra"].append(json_text(r.extra))
-    return pa.Table.from_pydict(cols, schema=STAGING_SCHEMA)
+        cols["extra"].append(extra)
+    return pa.Table.from_pydict(cols, schema=STAGING_SCHEMA), rejected
 
 
 _RUN_SCHEMA = pa.schema(

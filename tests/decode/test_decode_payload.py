@@ -159,7 +159,7 @@ def test_unknown_prefix_inside_a_layer() -> None:
 def test_bad_bytes_are_invalid_never_raised(raw: bytes, reason: str) -> None:
     decoded = decode_payload(raw)
     assert decoded.format == "invalid"
-    assert decoded.value == {"__type": "bytes", "data": b64(raw)}
+    assert decoded.value == {"__type": "bytes", "data": b64(raw), "reason": decoded.note}
     assert decoded.note and reason in decoded.note
     with pytest.raises(DecodeError):
         decode_payload_strict(raw)

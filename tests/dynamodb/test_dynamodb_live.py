@@ -162,7 +162,7 @@ def test_items_that_do_not_map_are_quarantined_with_key_and_reason(
     )
     assert reasons[key].startswith("scan page 1 item ")
     key6 = f"runId={items[6]['runId']}, eventId={items[6]['eventId']}"
-    assert reasons[key6].endswith("specVersion (spec_version) is not an integer: 'three'")
+    assert reasons[key6].endswith("specVersion (spec_version) 'three' is not an integer")
     key7 = f"runId={items[7]['runId']}, eventId={items[7]['eventId']}"
     assert "eventData" in reasons[key7]
     raws = [json.loads(r[1]) for r in rows]

@@ -123,3 +123,50 @@ def test_json_array_of_events(realdata: Path, tmp_path: Path) -> None:
     with Store(tmp_path / "s.duckdb") as store:
         [summary] = import_paths(store, [path])
     assert (summary.source_kind, summary.stored) == ("jsonl", 12)
+
+
+ODD_FIELDS: list[dict[str, object]] = [
+    {"eventData": "x"},
+    {"specVersion": "three"},
+    {"runId": 12345},
+    {"specVersion": 2.5},
+    {"specVersion": 2**40},
+    {"specVersion": "3"},
+    {"createdAt": 1e20},
+    {"createdAt": 1_000_000_000_000_000},
+    {"correlationId": 7},
+    {"eventType": ""},
+    {"eventData": None},
+]
+
+
+def test_odd_values_are_judged_alike_by_both_paths(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Values the SQL reader would coerce (a number as a run id, text as specVersion, a
+    string as eventData) take the record path: stored or quarantined the same way."""
+    from tests.fuzz.generate import events
+
+    lines = [json.dumps(e) for n in range(50) for e in events(n)]
+    for index, change in enumerate(ODD_FIELDS):
+        event = json.loads(lines[200 + index])
+        lines[200 + index] = json.dumps({**event, **change})
+    dump = tmp_path / "events.jsonl"
+    dump.write_text("\n".join(lines) + "\n")
+    results = []
+    bulk: list[Path] = []
+    monkeypatch.setattr(jsonl, "import_bulk", lambda p, *a: bulk.append(p) or real_bulk(p, *a))
+    for name, floor in (("record", 1 << 60), ("bulk", 0)):
+        monkeypatch.setattr(jsonl, "BULK_MIN_BYTES", floor)
+        monkeypatch.setattr(jsonl, "_SAMPLE_LINES", 100)
+        with Store(tmp_path / f"{name}.duckdb") as store:
+            [summary] = import_paths(store, [dump])
+            reasons = store.query("SELECT position, reason FROM quarantine ORDER BY 1")[1]
+            results.append((_rows(store), reasons, summary.read, summary.quarantined))
+    assert bulk == [dump]  # the second import took the bulk path
+    assert results[0] == results[1]
+    _rows_stored, reasons, read, quarantined = results[0]
+    assert (read, quarantined) == (len(lines) - 9, 9) and len(reasons) == 9
+    assert all(position.startswith("line ") for position, _ in reasons)
+    assert any("is not an integer" in reason for _, reason in reasons)
+    assert any("outside the times" in reason for _, reason in reasons)

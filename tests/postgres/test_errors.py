@@ -175,6 +175,32 @@ def test_the_password_is_never_printed_logged_or_stored(
     assert SECRET.encode() not in db.read_bytes()
 
 
+def test_every_libpq_secret_is_kept_out_of_output_and_store(
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    tmp_path: Path,
+    pg_admin: Any,
+    era_db: Callable[[str], str],
+) -> None:
+    """`sslpassword` (the client key's passphrase) is a secret too, in a URL or key=value."""
+    caplog.set_level(logging.DEBUG)
+    db = tmp_path / "s.duckdb"
+    base = pg_admin.dsn(era_db("cbor"))
+    options = conninfo_to_dict(base)
+    as_pairs = " ".join(f"{k}={v}" for k, v in options.items() if v is not None)
+    for dsn in (
+        url(base, password=SECRET) + "?sslpassword=" + SECRET + "2",
+        f"{as_pairs} sslpassword={SECRET}2",
+    ):
+        code, out, err = forensics(
+            capsys, "--db", str(db), "import", "postgres", "--dsn", dsn, "--output", "json"
+        )
+        assert code == 0, err
+        assert SECRET not in out + err + caplog.text
+        assert "sslpassword" not in json.loads(out)[0]["location"]
+    assert SECRET.encode() not in db.read_bytes()
+
+
 @contextmanager
 def locked(pg_admin: Any, database: str, table: str) -> Iterator[None]:
     """Hold an ACCESS EXCLUSIVE lock on `table` (another session) while the block runs."""

@@ -18,7 +18,7 @@ from forensics.decode.errors import DecodeError
 from forensics.errors import UsageError
 from forensics.importers.base import RecordError
 from forensics.importers.mapping import extra_value
-from forensics.importers.normalize import parse_time
+from forensics.importers.normalize import int_field, parse_time
 from forensics.model import Provenance, RunRecord
 
 RUN_ROLES: Final[dict[str, str]] = {
@@ -95,15 +95,7 @@ def _text(item: dict[str, object], roles: dict[str, str], role: str) -> str | No
 
 
 def _int(item: dict[str, object], roles: dict[str, str], role: str) -> int | None:
-    value = _value(item, roles, role)
-    if value is None:
-        return None
-    if isinstance(value, int | float | str) and not isinstance(value, bool):
-        try:
-            return int(value)
-        except ValueError:
-            pass
-    raise RecordError(f"{roles[role]} ({role}) is not an integer: {value!r:.60}")
+    return int_field(_value(item, roles, role), f"{roles[role]} ({role})")
 
 
 def _time(item: dict[str, object], roles: dict[str, str], role: str) -> Any:

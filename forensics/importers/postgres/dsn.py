@@ -14,6 +14,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from forensics.errors import UsageError
 
+# The libpq options that hold secrets: never printed, logged or stored.
+SECRET_OPTIONS = frozenset({"password", "sslpassword"})
 _URL = re.compile(r"^postgres(ql)?://", re.IGNORECASE)
 _QUOTED = re.compile(r'"([^"]*)"')
 # libpq option names that may appear quoted in its messages (never secrets themselves).
@@ -25,6 +27,7 @@ _OPTION_NAMES = frozenset(
         "dbname",
         "user",
         "password",
+        "sslpassword",
         "passfile",
         "service",
         "options",
@@ -60,18 +63,19 @@ def parse(dsn: str) -> dict[str, str]:
 
 
 def redact(dsn: str) -> str:
-    """The DSN as the user wrote it, minus any password (URL userinfo or `password=`)."""
+    """The DSN as the user wrote it, minus every secret (URL userinfo, `password=`,
+    `sslpassword=`)."""
     if _URL.match(dsn):
         parts = urlsplit(dsn)
         netloc = parts.netloc
         if "@" in netloc:
             userinfo, _, hosts = netloc.rpartition("@")
             netloc = f"{userinfo.partition(':')[0]}@{hosts}"
-        query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if k != "password"])
+        query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if k not in SECRET_OPTIONS])
         return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
     from psycopg.conninfo import make_conninfo
 
-    options = {k: v for k, v in parse(dsn).items() if k != "password"}
+    options = {k: v for k, v in parse(dsn).items() if k not in SECRET_OPTIONS}
     return make_conninfo(**options)
 
 
@@ -87,11 +91,12 @@ def _harmless(piece: str) -> bool:
 
 
 def hide(message: str, dsn: str) -> str:
-    """A driver or server message on one line, with the DSN's password (if any) masked."""
+    """A driver or server message on one line, with the DSN's secrets (if any) masked."""
     try:
-        secret = parse(dsn).get("password")
+        options = parse(dsn)
     except UsageError:
-        secret = None
-    if secret:
-        message = message.replace(secret, "***")
+        options = {}
+    for name in SECRET_OPTIONS:
+        if secret := options.get(name):
+            message = message.replace(secret, "***")
     return " ".join(message.split())

@@ -59,9 +59,11 @@ class DiffScreen(ForensicsScreen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static(f"{self.run_id}: diffing {self.a} and {self.b}…", id="diff-title")
+        yield Static(
+            f"{self.run_id}: diffing {self.a} and {self.b}…", id="diff-title", markup=False
+        )
         with VerticalScroll(id="diff-explanation"):
-            yield Static("", id="diff-explanation-text")
+            yield Static("", id="diff-explanation-text", markup=False)
         yield PagedTable(self.forensics.cursor, self._columns(), id="diff-table")
         yield Footer(compact=True)
 

@@ -52,7 +52,7 @@ class ErrorScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="error-box"):
-            yield Label(self.title_text, id="error-title")
+            yield Label(self.title_text, id="error-title", markup=False)
             yield Static(self.message, id="error-message", markup=False)
             yield Static(f"try: {self.hint}", id="error-hint", markup=False)
             yield Label("Esc to close", id="error-keys")

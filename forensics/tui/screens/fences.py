@@ -94,10 +94,10 @@ class FencesScreen(ForensicsScreen):
     def compose(self) -> ComposeResult:
         cursor = self.forensics.cursor
         yield Header()
-        yield Static(f"{self.run_id}: loading the fence chain…", id="fences-title")
+        yield Static(f"{self.run_id}: loading the fence chain…", id="fences-title", markup=False)
         yield PagedTable(cursor, CHAIN_COLUMNS, id="fences-chain")
         with VerticalScroll(id="fences-detail"):
-            yield Static("", id="fences-detail-text")
+            yield Static("", id="fences-detail-text", markup=False)
         yield Label("What each fence design would have done", id="fences-whatif-title")
         yield PagedTable(cursor, WHATIF_COLUMNS, id="fences-whatif")
         yield Footer(compact=True)

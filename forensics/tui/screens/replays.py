@@ -84,10 +84,10 @@ class ReplaysScreen(ForensicsScreen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static(f"{self.run_id}: loading replays…", id="replays-summary")
+        yield Static(f"{self.run_id}: loading replays…", id="replays-summary", markup=False)
         yield PagedTable(self.forensics.cursor, self._columns(), id="replays-table")
         with VerticalScroll(id="replays-members"):
-            yield Static("", id="replays-members-text")
+            yield Static("", id="replays-members-text", markup=False)
         yield Footer(compact=True)
 
     def _columns(self) -> list[Column]:

@@ -86,7 +86,7 @@ class RunScreen(ForensicsScreen):
     def compose(self) -> ComposeResult:
         cursor = self.forensics.cursor
         yield Header()
-        yield Static(Text(self.run_id), id="run-header")
+        yield Static(Text(self.run_id), id="run-header", markup=False)
         with Horizontal(id="run-body"):
             with TabbedContent(initial=self.initial_view, id="run-views"):
                 with TabPane("Events e", id="events"):
@@ -348,7 +348,7 @@ class RunScreen(ForensicsScreen):
         self.app.push_screen(FencesScreen(self.run_id))
 
     def action_report(self) -> None:
-        self.notify(f"writing the report of {self.run_id}…", timeout=3)
+        self.notify(f"writing the report of {self.run_id}…", timeout=3, markup=False)
         self.write_report(Path(f"{self.run_id}.html"))
 
     @work(thread=True, group="report", exit_on_error=False)

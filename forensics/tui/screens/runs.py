@@ -85,7 +85,7 @@ class RunsScreen(ForensicsScreen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static("loading runs…", id="runs-summary")
+        yield Static("loading runs…", id="runs-summary", markup=False)
         # small pages: each page's exact event counts are one query over its runs' events
         table = PagedTable(self.forensics.cursor, self._columns(), page_rows=50, id="runs-table")
         yield table

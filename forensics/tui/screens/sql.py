@@ -111,7 +111,7 @@ class SqlScreen(ForensicsScreen):
             with Vertical(id="sql-edit"):
                 yield TextArea(self.initial or _DEFAULT_SQL, id="sql-editor", soft_wrap=True)
                 yield Input(placeholder="parameters: name=value …", id="sql-params")
-        yield Static("Ctrl+Enter runs the query", id="sql-status")
+        yield Static("Ctrl+Enter runs the query", id="sql-status", markup=False)
         yield PagedTable(self.forensics.cursor, id="sql-results")
         yield Footer(compact=True)
 

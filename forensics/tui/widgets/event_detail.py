@@ -46,7 +46,7 @@ def _grid(pairs: list[tuple[str, str]]) -> Table:
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column(overflow="fold")
     for name, value in pairs:
-        grid.add_row(name, value)
+        grid.add_row(Text(name), Text(value))  # values from the log are never markup
     return grid
 
 
@@ -99,7 +99,7 @@ class EventDetail(VerticalScroll, can_focus=True):
     event_id: str | None = None  # the event shown, if an event is shown
 
     def compose(self) -> Any:
-        yield Static("", id="detail-body")
+        yield Static("", id="detail-body", markup=False)
 
     def show(self, content: RenderableType) -> None:
         self.event_id = None

@@ -96,7 +96,7 @@ class FindingsPanel(Vertical):
     def compose(self) -> ComposeResult:
         yield PagedTable(self._cursor_factory, _COLUMNS, id="findings-table")
         with VerticalScroll(id="finding-explanation"):
-            yield Static("", id="finding-text")
+            yield Static("", id="finding-text", markup=False)
 
     def show(self, findings: Sequence[Finding], note: str) -> None:
         """Show `findings`; `note` is what to say when there are none."""
