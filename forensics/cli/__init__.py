@@ -39,6 +39,7 @@ _COMMANDS: dict[str, str] = {
     "replays": "commands_replay",
     "diff": "commands_replay",
     "fences": "commands_replay",
+    "story": "commands_story",
 }
 # The subcommands of `forensics import`, the same way.
 _IMPORTERS: dict[str, str] = {

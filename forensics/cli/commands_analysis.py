@@ -82,7 +82,7 @@ def _emit_check(result: CheckResult, fmt: str) -> None:
     emit(columns, table, fmt, title="Findings", max_width=100)
 
 
-def _open(obj: Context) -> Store:
+def open_writable(obj: Context) -> Store:
     """The store, writable (results are stored), but never created by a check."""
     if not obj.db.exists():
         raise StoreError(
@@ -125,7 +125,7 @@ def check_cmd(obj: Context, runs: tuple[str, ...], codes: tuple[str, ...],
     selected = _codes(codes)
     moment = since
     settings = Settings(inversion_tolerance_ms=tolerance, race_window_ms=window)
-    with _open(obj) as store:
+    with open_writable(obj) as store:
         run_ids = [resolve_run(store, r) for r in runs] or None
         result = check(store, run_ids=run_ids, codes=selected, since=moment, settings=settings)
     _emit_check(result, fmt)
@@ -142,7 +142,7 @@ def check_cmd(obj: Context, runs: tuple[str, ...], codes: tuple[str, ...],
 def explain_cmd(obj: Context, run: str, tolerance: int, window: int, fmt: str) -> int:
     """Each finding of RUN with its witness events, replay message and explanation."""
     settings = Settings(inversion_tolerance_ms=tolerance, race_window_ms=window)
-    with _open(obj) as store:
+    with open_writable(obj) as store:
         result = explain_run(store, resolve_run(store, run), settings)
     if fmt == "json":
         verdict = result.runs[0] if result.runs else None
