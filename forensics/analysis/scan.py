@@ -70,7 +70,7 @@ _EVENTS: Final = """
 CREATE OR REPLACE TEMP TABLE _fx_ev AS
 SELECT run_id, event_id, event_type, correlation_id, created_at,
     coalesce(write_time, created_at) AS commit_at, spec_version, event_data, payload_decoded,
-    fence_state_updated_at
+    fence_state_updated_at, fence_last_event_id
 FROM (
     SELECT e.*, row_number() OVER (
         PARTITION BY e.run_id, e.event_id
