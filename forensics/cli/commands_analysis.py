@@ -12,6 +12,8 @@ import orjson
 
 from forensics.analysis.catalogue import all_codes
 from forensics.analysis.engine import CheckResult, check, explain_run
+from forensics.analysis.eras import ERA_NAMES
+from forensics.analysis.explain import CAUSES
 from forensics.analysis.idsreport import ids_report, ids_rows
 from forensics.analysis.invariants import invariants_of
 from forensics.analysis.ranks import rank, select
@@ -24,6 +26,7 @@ from forensics.model import Finding
 from forensics.store import Store
 from forensics.store.runids import resolve_run
 
+ERA_LEGEND = "; ".join(ERA_NAMES.values())
 TABLE_COLUMNS = ("severity", "code", "run_id", "correlation_id", "event_ids", "fatal_in", "id")
 CSV_COLUMNS = ("id", "code", "severity", "run_id", "correlation_id", "event_ids", "fatal_in",
                "replay_message", "explanation")  # fmt: skip
@@ -209,12 +212,16 @@ def render_explanation(result: CheckResult) -> str:
     """The text `explain` prints: verdict, then each finding with its witness events."""
     lines = [f"{v.run_id}: {v.verdict}" + (f" ({v.reason})" if v.reason else "")
              for v in result.runs]  # fmt: skip
+    lines.append(
+        "(#N: an event's position in the log; E0-E3: the runtime eras, " + ERA_LEGEND + ")"
+    )
     if not result.findings:
         lines.append("no findings")
     for f in result.findings:
         head = f"[{f.severity}] {f.code}  {f.finding_id}"
         lines += ["", head + (f"  {f.correlation_id}" if f.correlation_id else "")]
-        lines.append("  fatal in: " + (" ".join(f.fatal_in) or "no era"))
+        none = "none: a cause, replays fail on what it led to" if f.code in CAUSES else "none"
+        lines.append("  fatal in: " + (" ".join(f.fatal_in) or none))
         rules = invariants_of(f.code, f.evidence)
         if rules:
             lines.append("  breaks world-sim invariant: " + ", ".join(rules))
