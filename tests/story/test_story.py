@@ -19,8 +19,11 @@ from forensics.analysis.scan import Settings
 from forensics.cli import main
 from forensics.importers.run import import_paths
 from forensics.model import Story
+from forensics.replay.checks import trace_holes
+from forensics.replay.replays import run_replays
 from forensics.replay.story import story_of
 from forensics.replay.story_text import story_json, story_markdown, story_text
+from forensics.replay.views import collapse_rows, replay_rows
 from forensics.store import Store
 
 SAMPLES = Path(__file__).resolve().parents[2] / "forensics" / "samples"
@@ -171,3 +174,12 @@ def test_close_resolutions_on_the_real_logs_are_no_race(tmp_path: Path) -> None:
         import_paths(store, [tmp_path / ".workflow-data"])
         result = check(store, settings=Settings(race_window_ms=500))
     assert [f.run_id for f in result.findings if f.code == "race-window"] == []
+
+
+def test_replays_collapse_alike_replays_into_one_row(incident: Store) -> None:
+    rr = run_replays(incident.con, INCIDENT)
+    rows = collapse_rows(replay_rows(rr, trace_holes(rr)))
+    assert [(r["replay"], r["count"]) for r in rows[-4:]] == [
+        ("inv269", 1), ("inv327", 1), ("r11", 1), ("inv332 +51", 52)
+    ]  # fmt: skip
+    assert len(rows[-1]["replays"]) == 52 and rows[-1]["outcome"] == "failed"
