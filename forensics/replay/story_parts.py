@@ -226,6 +226,9 @@ def headline(story: Story, reason: str | None) -> str:
         since = f"{story.failed_at:%Y-%m-%d %H:%M:%S} UTC"
         status = f"No terminal event in the log; replays failing since {since}"
     cause = story.root_cause
+    if cause is None and story.verdict is None:
+        return (f"Not analysed yet ({story.status}, {story.event_count} events): run"
+                f" `forensics story {story.run_id}` or `forensics check`.")  # fmt: skip
     if cause is None:
         if story.verdict == "inconclusive":
             return f"Inconclusive ({story.status}): {reason or 'only part of the log is here'}."

@@ -2,7 +2,9 @@
 
 `write_run_report` gathers every `*_info` of the run, draws each with its `*_figure` and
 hands the sections to the page builder. The header says what run this is and how it ended;
-findings come first, each linking to the figures that show its witnesses.
+the incident story comes first (with the replay swimlane), then the findings, root causes
+first, each linking to the figures that show its witnesses; the timeline and the fence
+chain open on the critical window.
 """
 
 from __future__ import annotations
@@ -13,8 +15,11 @@ from pathlib import Path
 
 import plotly.graph_objects as go
 
+from forensics.analysis.ranks import rank
 from forensics.errors import InputError
+from forensics.model import Story
 from forensics.replay.replays import RunReplays, run_replays
+from forensics.replay.story import build_story
 from forensics.report._query import Con, fetch, iso_ms, plural
 from forensics.report.commit_order import commit_order_figure, commit_order_info
 from forensics.report.diff import diff_info
@@ -25,9 +30,11 @@ from forensics.report.page import Card, Cell, Link, Page, Section, write_page
 from forensics.report.replays import replays_info
 from forensics.report.replays_figure import replays_figure
 from forensics.report.run_sections import diff_section, fences_section, replays_section
+from forensics.report.story import story_section
 from forensics.report.style import SEVERITY_COLOURS
 from forensics.report.timeline import timeline_info
 from forensics.report.timeline_figure import timeline_figure
+from forensics.store.findings import run_results
 
 RUN_FIGURES: dict[str, Callable[[Con, str], go.Figure]] = {
     "timeline": lambda con, run_id: timeline_figure(
@@ -63,12 +70,15 @@ def run_report_page(
     header = run_header_info(con, run_id)
     findings = findings_info(con, run_id)
     rr: RunReplays = run_replays(con, run_id)
+    stored, verdict = run_results(con, run_id)
+    story = build_story(con, run_id, stored, verdict)
     sections = [
-        findings_section(header, findings),
-        _timeline_section(con, run_id, findings),
+        story_section(rr, story),
+        findings_section(header, tuple(sorted(findings, key=rank))),
+        _timeline_section(con, run_id, findings, story),
         _commit_order_section(con, run_id),
         replays_section(replays_info(rr)),
-        fences_section(fences_info(rr)),
+        fences_section(fences_info(rr), story),
     ]
     if diff is not None:
         sections.append(diff_section(diff_info(rr, *diff)))
@@ -178,8 +188,11 @@ def _card(n: int, f: FindingInfo) -> Card:
     return Card(f"finding-{n}", f.severity, colour, title, tuple(body), links)
 
 
-def _timeline_section(con: Con, run_id: str, findings: tuple[FindingInfo, ...]) -> Section:
-    info = timeline_info(con, run_id, witnesses=witness_map(findings))
+def _timeline_section(
+    con: Con, run_id: str, findings: tuple[FindingInfo, ...], story: Story | None = None
+) -> Section:
+    focus = tuple(m.event.position for m in story.window if m.event) if story else ()
+    info = timeline_info(con, run_id, witnesses=witness_map(findings), focus=focus)
     return Section(
         anchor="timeline",
         title="Timeline",
