@@ -23,6 +23,8 @@ from forensics.report.style import ALARM, MUTED, add_note, base_layout
 OUTSIDE: Final = "outside"
 """The lane of writes no replay made (out-of-band: hook receipts, step completions)."""
 MAX_LANES: Final = 30
+PER_GROUP: Final = 4
+"""Failed replays of one snapshot drawn (the rest are counted in the note)."""
 """Lanes drawn at most: every stale and racing writer, then failed replays, in time order."""
 KIND_STYLE: Final = {
     "load": ("triangle-right", "#1f77b4"),
@@ -55,8 +57,10 @@ def swimlane_info(rr: RunReplays, story: Story) -> SwimInfo:
     """The lanes and marks of the replays the story names."""
     by_id = {r.id: r for r in rr.replays}
     roles: dict[str, str] = {}
+    total = 0
     for w in story.writers:
-        for rid in w.replays:
+        total += len(w.replays)
+        for rid in w.replays[:PER_GROUP] if w.role in ("other-branch", "victim") else w.replays:
             roles.setdefault(rid, w.role)
     chosen = [by_id[rid] for rid in roles if rid in by_id]
     lanes = chosen[:MAX_LANES]
@@ -67,13 +71,23 @@ def swimlane_info(rr: RunReplays, story: Story) -> SwimInfo:
     outside = _outside(rr, story)
     marks += outside
     races = _races(rr, story, marks)
-    times = [m.at for m in story.window if m.at is not None]
-    focus = (min(times), max(times)) if times else None
-    names = tuple(r.id for r in lanes) + ((OUTSIDE,) if outside else ())
     if outside:
         roles[OUTSIDE] = "out-of-band"
+    focus = _focus(marks, roles)
+    names = tuple(r.id for r in lanes) + ((OUTSIDE,) if outside else ())
     return SwimInfo(rr.log.run_id, names, roles, tuple(marks), races, focus,
-                    len(chosen) - len(lanes))  # fmt: skip
+                    total - len(lanes))  # fmt: skip
+
+
+def _focus(marks: list[SwimMark], roles: dict[str, str]) -> tuple[datetime, datetime] | None:
+    """The race itself: the stale and racing writers' loads and writes, what they missed,
+    and the first failure after them."""
+    key = [m.at for m in marks if roles.get(m.lane) in ("stale", "racing", "out-of-band")]
+    if not key:
+        return None
+    start, end = min(key), max(key)
+    after = [m.at for m in marks if m.kind == "failure" and m.at >= end]
+    return start, min(after) if after else end
 
 
 def _outside(rr: RunReplays, story: Story) -> list[SwimMark]:
@@ -164,7 +178,7 @@ def swimlane_figure(info: SwimInfo) -> go.Figure:
         fig.update_xaxes(range=[start - pad, end + pad])
         notes.append("opens on the critical window: double-click to see every mark")
     if info.left_out:
-        notes.append(f"{info.left_out} more replays of the story not drawn")
+        notes.append(f"{info.left_out} more failed replays of the same snapshots not drawn")
     add_note(fig, "; ".join(notes) or None)
     fig.update_layout(legend={"font": {"color": MUTED}})
     return fig
