@@ -17,7 +17,7 @@ from forensics.replay.replays import run_replays
 from forensics.replay.story import build_story
 from forensics.report.fences import fences_info
 from forensics.report.findings import findings_info, witness_map
-from forensics.report.run_report import run_report_page, write_run_report
+from forensics.report.run_report import FindingFilter, run_report_page, write_run_report
 from forensics.report.run_sections import fences_section
 from forensics.report.swimlane import swimlane_figure, swimlane_info
 from forensics.report.timeline import timeline_info
@@ -96,3 +96,16 @@ def test_flagged_writes_rank_the_root_cause_first(con: duckdb.DuckDBPyConnection
     assert story.root_cause is not None
     assert flagged.rows[0][1] == story.root_cause.event.position
     assert "the root cause first" in (flagged.caption or "")
+
+
+def test_finding_cards_follow_the_severity_and_code_filters(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    page = run_report_page(con, DRAIN_SYNC, shown=FindingFilter(min_severity="error"))
+    findings = next(s for s in page.sections if s.anchor == "findings")
+    assert {c.badge for c in findings.cards} == {"error"}
+    assert findings.cards[0].title.startswith("stale-snapshot-write")  # the root cause first
+    assert "more (info, or left out by code) are not shown" in findings.intro
+    page = run_report_page(con, DRAIN_SYNC, shown=FindingFilter(codes=("race-window",)))
+    cards = next(s for s in page.sections if s.anchor == "findings").cards
+    assert [c.title for c in cards] == ["race-window"]
