@@ -85,3 +85,25 @@ def test_the_runs_list_shows_error_code_and_verdict(demo_store: Store) -> None:
     row = next(r for r in table if r["run_id"] == DRAIN)
     assert (row["error_code"], row["verdict"]) == ("CORRUPTED_EVENT_LOG", "anomalous")
     assert "error_code" in {c.key for c in COLUMNS}
+
+
+async def test_the_findings_list_hides_info_until_asked(tmp_path: Path) -> None:
+    from forensics.analysis.engine import check
+    from tests.story.test_noise import _fenced_run
+
+    path = tmp_path / "fenced.duckdb"
+    with Store(path) as store:
+        _fenced_run(store)
+        found = check(store).findings
+    assert {f.severity for f in found} == {"error", "info"}
+    with Store(path, read_only=True) as store:
+        app = ForensicsApp(store, found[0].run_id)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            await pilot.press("f")
+            await settle(pilot)
+            table = app.screen.query_one("#findings-table", PagedTable)
+            assert table.total == len([f for f in found if f.severity != "info"])
+            await pilot.press("i")
+            await settle(pilot)
+            assert table.total == len(found)

@@ -47,7 +47,8 @@ class RunScreen(ForensicsScreen):
     HELP = (
         "One run's event log in replay (eventId) order. The first column flags events that "
         "findings point at (✗ error, ! warning, i info). Enter on a finding or a lane marks "
-        "its events and jumps to the first; n / N walk the marked "
+        "its events and jumps to the first (the list shows errors and warnings; i adds the "
+        "info findings); n / N walk the marked "
         "events, else the errors; w / W the warnings. A run that failed or has errors opens "
         "on its story: the headline, the root cause, and the cursor on its event. "
         "Lane glyphs: c created, s started, r retrying, ✓ completed, ✗ failed, "
@@ -69,6 +70,7 @@ class RunScreen(ForensicsScreen):
         Binding("W", "walk(-1, 'warning')", "Prev warning", show=False),
         Binding("y", "copy_reference", "Copy ref", show=False),
         Binding("m", "markdown", "Story .md", show=False),
+        Binding("i", "info", "Info findings", show=False),
         Binding("t", "time", "Created/written time", show=False),
         Binding("d", "detail", "Detail pane", show=False),
         Binding("r", "replays", "Replays"),
@@ -89,6 +91,8 @@ class RunScreen(ForensicsScreen):
         self.flags: dict[str, str] = {}  # event id -> worst severity of the findings on it
         self.flagged: dict[str, list[int]] = {}  # severity -> log positions it flags
         self.story: Story | None = None
+        self.show_info = False  # the findings list shows errors and warnings unless asked
+        self.note = ""
         self.lane_flags: dict[str, str] = {}  # correlation id -> worst severity on it
         self.marked: list[int] = []  # log positions marked by the chosen finding or lane
         self._started = False  # header and findings asked for (after the first page)
@@ -225,7 +229,7 @@ class RunScreen(ForensicsScreen):
     def _show_findings(
         self, findings: list[Finding], note: str, flagged: dict[str, list[int]]
     ) -> None:
-        self.findings, self.flagged = findings, flagged
+        self.findings, self.flagged, self.note = findings, flagged, note
         self.flags = {}
         self.lane_flags = {}
         for finding in sorted(findings, key=lambda f: -_SEVERITY_RANK.get(f.severity, 3)):
@@ -233,11 +237,22 @@ class RunScreen(ForensicsScreen):
                 self.flags[event_id] = finding.severity
             if finding.correlation_id:
                 self.lane_flags[finding.correlation_id] = finding.severity
-        self.query_one(FindingsPanel).show(findings, note)
-        tab = self.query_one(TabbedContent).get_tab("findings")
-        tab.label = f"Findings {len(findings)} f" if findings else "Findings f"
+        self._list_findings()
         self.query_one("#events-table", PagedTable).redraw()
         self.query_one("#lanes-table", PagedTable).redraw()
+
+    def _list_findings(self) -> None:
+        shown = [f for f in self.findings if self.show_info or f.severity != "info"]
+        hidden = len(self.findings) - len(shown)
+        note = self.note if not hidden else f"{hidden} info finding(s) not shown: press i."
+        self.query_one(FindingsPanel).show(shown, note)
+        tab = self.query_one(TabbedContent).get_tab("findings")
+        tab.label = f"Findings {len(shown)} f" if shown else "Findings f"
+
+    def action_info(self) -> None:
+        self.show_info = not self.show_info
+        self._list_findings()
+        self.notify("info findings " + ("shown" if self.show_info else "hidden"), timeout=2)
 
     # -- views ----------------------------------------------------------------------------
 
