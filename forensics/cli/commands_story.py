@@ -7,16 +7,18 @@ import sys
 import click
 import orjson
 
-from forensics.analysis.engine import explain_run, resolve_run
+from forensics.analysis.engine import explain_run
 from forensics.cli import Context
 from forensics.cli.commands_analysis import open_writable
+from forensics.cli.options import complete_runs
 from forensics.errors import EXIT_ANOMALIES, EXIT_OK
 from forensics.replay.story import story_of
 from forensics.replay.story_text import story_json, story_markdown, story_text
+from forensics.store.runids import resolve_run
 
 
 @click.command("story")
-@click.argument("run")
+@click.argument("run", shell_complete=complete_runs)
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]),
               default="text", show_default=True,
               help="text for a terminal, markdown for a ticket, json for scripts.")  # fmt: skip

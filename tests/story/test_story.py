@@ -27,7 +27,9 @@ from forensics.replay.views import collapse_rows, replay_rows
 from forensics.store import Store
 
 SAMPLES = Path(__file__).resolve().parents[2] / "forensics" / "samples"
-DATA = Path(__file__).resolve().parents[1] / "data" / "story"
+REAL_LOCAL = (
+    Path(__file__).resolve().parents[1] / "data" / "realdata" / "local" / "workflow-data.tar.gz"
+)
 INCIDENT = "wrun_01KSNVVXH82P5GM40D6F9152JF"
 RACE = "wrun_01KSP9BZB4487TXAG8KM4D1H1C"
 HEALTHY = "wrun_01M7YNNASS8KVC54EGYKZ763NW"
@@ -135,7 +137,7 @@ def test_a_healthy_run_is_one_line(tmp_store: Store) -> None:
 @pytest.fixture(scope="module")
 def real(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     base = tmp_path_factory.mktemp("real")
-    with tarfile.open(DATA / "realdata-local-4.8.9.tar.gz") as tar:
+    with tarfile.open(REAL_LOCAL) as tar:
         tar.extractall(base, filter="data")
     with Store(base / "real.duckdb") as store:
         import_paths(store, [base / ".workflow-data"])
@@ -168,7 +170,7 @@ def test_the_story_command(incident: Store, capsys: pytest.CaptureFixture[str]) 
 def test_close_resolutions_on_the_real_logs_are_no_race(tmp_path: Path) -> None:
     """Six pairs of the real runs resolve within 500 ms of each other in commit order: a
     snapshot holding only the first picks the same branch, so none is a race."""
-    with tarfile.open(DATA / "realdata-local-4.8.9.tar.gz") as tar:
+    with tarfile.open(REAL_LOCAL) as tar:
         tar.extractall(tmp_path, filter="data")
     with Store(tmp_path / "wide.duckdb") as store:
         import_paths(store, [tmp_path / ".workflow-data"])
