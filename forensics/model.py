@@ -224,3 +224,104 @@ class RunVerdict:
     verdict: str
     reason: str | None
     fingerprint: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoryEvent:
+    """An event of the log as a story names it: `#position`, short label, when it committed."""
+
+    position: int
+    event_id: str
+    event_type: str
+    correlation_id: str | None
+    label: str  # `step_created PMX (drain)`
+    at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoryCause:
+    """The finding that explains the failure, on the write that introduced it."""
+
+    code: str
+    finding_id: str
+    event: StoryEvent
+    summary: str
+    witnesses: tuple[StoryEvent, ...]
+    severity: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoryWriter:
+    """A replay in the story: `stale` (decided from a snapshot that missed an event),
+    `racing` (wrote what the stale writer missed), `other-branch` (decided the other way and
+    failed on the stale write) or `victim` (failed on it otherwise). Replays of one snapshot
+    in the last two roles are one writer with `replays` naming them all."""
+
+    role: str
+    replay: str
+    replays: tuple[str, ...]
+    source: str  # trace | reconstructed
+    exact: bool  # its snapshot is known (traced, or fenced), not inferred
+    writes: tuple[StoryEvent, ...]
+    digest: str | None
+    loaded: int | None
+    tail: StoryEvent | None
+    missed: tuple[tuple[StoryEvent, int | None], ...]  # event, ms committed before the write
+    identity: dict[str, JsonValue]  # inv, pid, stream, request_id when traced
+    outcome: str | None
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StoryMoment:
+    """One line of the critical window, in commit order: a read, a write or another event."""
+
+    kind: str  # read | write | event
+    at: datetime | None
+    event: StoryEvent | None
+    writer: str | None
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoryBlast:
+    failed_replays: int
+    first_failure_at: datetime | None
+    last_failure_at: datetime | None
+    similar_runs: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StoryDesign:
+    design: str
+    would_reject: bool | None  # None: no write's snapshot is known
+    prevents: bool | None  # None: nothing to prevent
+    rejects: tuple[StoryEvent, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Story:
+    """One run's incident on one page, computed once; the CLI, TUI and report render it.
+
+    `exactness` is `traced` (the writers' snapshots come from their traces), `fenced` (from
+    the fences they sent), `inferred` (reconstructed from commit order alone) or `none`.
+    """
+
+    run_id: str
+    workflow_name: str | None
+    status: str
+    error_code: str | None
+    error_message: str | None
+    failed_at: datetime | None
+    verdict: str | None
+    headline: str
+    exactness: str
+    exactness_note: str
+    root_cause: StoryCause | None
+    writers: tuple[StoryWriter, ...]
+    window: tuple[StoryMoment, ...]
+    blast_radius: StoryBlast
+    prevention: tuple[StoryDesign, ...]
+    other_findings: tuple[tuple[str, str, int], ...]  # code, severity, count
+    event_count: int
+    traced_replays: int

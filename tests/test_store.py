@@ -169,6 +169,15 @@ def test_run_log_orders_by_event_id(tmp_store: Store) -> None:
     assert runs == [(RUN, "completed", 3, "run_completed")]
 
 
+def test_a_failed_run_without_a_record_takes_its_error_code_from_run_failed(
+    tmp_store: Store,
+) -> None:
+    failed = ev(3, "run_failed", None, {"errorCode": "CORRUPTED_EVENT_LOG"})
+    _import(tmp_store, [ev(1, "run_created"), ev(2, "run_started"), failed])
+    runs = tmp_store.query("SELECT status, error_code FROM runs")[1]
+    assert runs == [("failed", "CORRUPTED_EVENT_LOG")]
+
+
 def test_quarantine_makes_the_import_partial(tmp_store: Store) -> None:
     with tmp_store.begin_import("test", "src") as session:
         session.add_event(ev(1, "run_created"))

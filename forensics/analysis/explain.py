@@ -1,19 +1,27 @@
 """Explanations, rendered from a finding's data and its witness events, in the style of Elle.
 
 Detection never writes prose; this module turns a `Hit` plus facts about its witness events
-(type, time, log position) into a few sentences: "Let E1 = … Then E2 = … so …", followed by
-what a replay of each era did with it. Change the wording here without touching detectors.
+(type, time, log position) into a few sentences: the claim first, naming events by their log
+position (`#205`), then what a replay of each runtime era did with it (eras are named E0-E3
+and defined where they appear, so an event is never confused with an era), then the witness
+events in full. Change the wording here without touching detectors.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from forensics.analysis.eras import ERAS, span
+from forensics.analysis.eras import ERA_NAMES, ERAS, span
 from forensics.analysis.hits import Hit
 
 Facts = Mapping[str, Mapping[str, Any]]
+CAUSES = frozenset(
+    {"stale-snapshot-write", "fence-break", "stuck-fence", "race-window", "trace-hole",
+     "mint-commit-inversion", "guard-blind-spot"}
+)  # fmt: skip
+"""Codes that name why a log went wrong; the replay errors are the other codes' business."""
 
 
 def describe(event_id: str, facts: Facts) -> str:
@@ -26,11 +34,37 @@ def describe(event_id: str, facts: Facts) -> str:
     return f"{event_id} ({', '.join(parts)})"
 
 
-def _let(hit: Hit, facts: Facts) -> str:
-    names = [f"E{i} = {describe(e, facts)}" for i, e in enumerate(hit.event_ids, 1)]
-    if not names:
-        return f"Let X = {hit.correlation_id or hit.run_id}."
-    return "Let " + ", ".join(names[:-1]) + (" and " if len(names) > 1 else "") + names[-1] + "."
+def _witnesses(hit: Hit, facts: Facts) -> str:
+    if not hit.event_ids:
+        return ""
+    names = []
+    for n, e in enumerate(hit.event_ids):
+        f = facts.get(e) or {}
+        when = f", {f['at']}" if f.get("at") else ""
+        names.append(f"{_ref(hit, n, facts)} {f.get('event_type', '?')} {e}{when}")
+    return "Witnesses: " + "; ".join(names) + "."
+
+
+def _ref(hit: Hit, n: int, facts: Facts) -> str:
+    """How sentences name witness n (0-based): its log position, else `event n+1`."""
+    position = (
+        (facts.get(hit.event_ids[n]) or {}).get("position") if n < len(hit.event_ids) else None
+    )
+    return f"#{position}" if position else f"event {n + 1}"
+
+
+_WITNESS_TOKEN = re.compile(r"\bE([1-9][0-9]?)\b")
+
+
+def _positions(text: str, hit: Hit, facts: Facts) -> str:
+    """The detector sentences say E1, E2, … for witnesses; the reader sees log positions."""
+    return _WITNESS_TOKEN.sub(lambda m: _ref(hit, int(m.group(1)) - 1, facts), text)
+
+
+def _defined(eras: tuple[str, ...] | list[str]) -> str:
+    """`E0-E2` with what those runtime eras are."""
+    chosen = [e for e in ERAS if e in set(eras)]
+    return f"runtime era {span(chosen)} ({'; '.join(ERA_NAMES[e] for e in chosen)})"
 
 
 def _type(hit: Hit, index: int, facts: Facts) -> str:
@@ -49,12 +83,17 @@ def _then(hit: Hit, facts: Facts) -> str:
 
 def _eras(hit: Hit) -> str:
     if hit.code == "corrupted-log-error":
-        wording = f" (worded as in {span(hit.fatal_in)})" if hit.fatal_in else ""
+        wording = f" (worded as in {_defined(hit.fatal_in)})" if hit.fatal_in else ""
         end = "" if str(hit.replay_message).endswith(".") else "."
         return f"The runtime reported{wording}: `{hit.replay_message}`{end}"
+    if not hit.fatal_in and hit.code in CAUSES:
+        return (
+            "This is a cause, not a replay error: no replay fails on this event itself, the"
+            " replays fail on what it led to (the findings on the same entity)."
+        )
     if not hit.fatal_in:
-        return "No replay fails on this by itself."
-    text = f"A replay of {span(hit.fatal_in)} stops with `{hit.replay_message}`"
+        return "No replay of any runtime era fails on this by itself."
+    text = f"A replay in {_defined(hit.fatal_in)} stops with `{hit.replay_message}`"
     text += "" if str(hit.replay_message).endswith(".") else "."
     spared = [e for e in ERAS if e not in hit.fatal_in]
     if spared and hit.code in ("event-after-terminal", "multiple-terminals", "duplicate-creation"):
@@ -66,7 +105,7 @@ def _eras(hit: Hit) -> str:
 
 def explain(hit: Hit, facts: Facts) -> str:
     """The explanation of one finding (`facts` maps witness event ids to type/at/position)."""
-    parts = [_let(hit, facts), _then(hit, facts), _eras(hit)]
+    parts = [_positions(_then(hit, facts), hit, facts), _eras(hit), _witnesses(hit, facts)]
     return " ".join(p for p in parts if p)
 
 
@@ -74,20 +113,29 @@ def _after_terminal(hit: Hit, facts: Facts) -> str:
     n = len(hit.evidence.get("late_events", []))
     more = f" ({n} events arrive after it in all)" if n > 1 else ""
     return (
-        f"Then E2 = {_type(hit, 1, facts)} for the same entity arrives after its terminal "
-        f"event E1{more}, so no replay consumer is left for it."
+        f"E2 ({_type(hit, 1, facts)}) arrives after E1, the entity's terminal event{more},"
+        " so no replay consumer is left for it."
     )
 
 
 def _duplicate(hit: Hit, facts: Facts) -> str:
+    n = len(hit.event_ids)
+    copies = ", ".join(f"E{k}" for k in range(2, n)) + (" and " if n > 2 else "") + f"E{n}"
+    verb, writers = ("creates", "two writers") if n == 2 else ("create", f"{n} writers")
+    if hit.evidence.get("names"):
+        return (
+            f"E1 creates the entity and {copies} {verb} it again under another name: {writers}"
+            " created it from different branches, so a replay drawing it for one name fails"
+            " on the copy of the other (see step-name-conflict)."
+        )
     if hit.evidence.get("after_terminal"):
         return (
-            "Then E2 creates the same entity again after its terminal event, so nothing "
-            "consumes it: two writers created the entity from the same log."
+            f"E1 creates the entity and {copies} {verb} it again, after its terminal event, so"
+            f" nothing consumes the copy: {writers} created the entity from the same log."
         )
     return (
-        "Then E2 creates the same entity again before it ended; a replay consumes the copy "
-        "silently, but two writers created the entity from the same log."
+        f"E1 creates the entity and {copies} {verb} it again before it ended; a replay"
+        f" consumes the copies silently, but {writers} created the entity from the same log."
     )
 
 
@@ -142,10 +190,15 @@ def _inversion(hit: Hit, facts: Facts) -> str:
 
 def _race(hit: Hit, facts: Facts) -> str:
     gap = hit.evidence.get("gap_ms")
+    shown = {
+        "commit order": f"E2 committed {abs(int(gap or 0))} ms before E1",
+        "fence": "a fence names a snapshot tail below E1",
+        "trace": "a traced replay loaded E2 without E1",
+    }.get(str(hit.evidence.get("shown_by")), "")
     return (
-        f"E1 and E2 resolve two entities that were open together, {gap} ms apart, and E3 "
-        "is created right after: the branch E3 belongs to may have been chosen on a "
-        "snapshot holding only E1, while every later replay sees both."
+        f"E1 and E2 resolve two entities that were open together, {abs(int(gap or 0))} ms"
+        f" apart, and E3 is created right after; {shown}, so a replay could hold E2 without"
+        " E1 and take the other branch, while every replay that holds both takes E1's."
     )
 
 

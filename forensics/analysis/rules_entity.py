@@ -10,7 +10,12 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from forensics.analysis.eras import ERAS, unconsumed_eras, unconsumed_message
+from forensics.analysis.eras import (
+    ERAS,
+    step_mismatch_message,
+    unconsumed_eras,
+    unconsumed_message,
+)
 from forensics.analysis.hits import Hit, in_log_order, unconsumed
 from forensics.analysis.scan import Scan
 from forensics.analysis.sieve import ENTITY_EVENT
@@ -180,17 +185,37 @@ def duplicate_creation(scan: Scan, entities: list[dict[str, Any]]) -> list[Hit]:
 
 
 def _duplicate_hit(e: dict[str, Any], pairs: list[tuple[str, str]], creations: list[str]) -> Hit:
+    """Every copy is a witness. Copies under different names are not taken silently: the
+    replay fails as `step-name-conflict` says, and this finding says the same."""
     term = next((i for i, t in pairs if t in TERMINAL), None)
-    first, dup = creations[0], creations[1]
+    dup = creations[1]
     evidence: dict[str, Any] = {"creations": creations}
+    witnesses = tuple(creations)
+    names = _creation_names(e, creations)
+    if len(set(names.values())) > 1:
+        first, other = creations[0], next(c for c in creations if names[c] != names[creations[0]])
+        message = step_mismatch_message(
+            "E0", dict(pairs)[first], e["cid"], names[first] or "", names[other] or ""
+        )
+        evidence["names"] = names
+        return Hit("duplicate-creation", "error", e["run_id"], e["cid"], witnesses, ERAS,
+                   message, evidence)  # fmt: skip
     if term is None or dup < term:
-        return Hit("duplicate-creation", "warning", e["run_id"], e["cid"], (first, dup), (),
+        return Hit("duplicate-creation", "warning", e["run_id"], e["cid"], witnesses, (),
                    None, evidence)  # fmt: skip
     before = [t for i, t in pairs if i <= term]
     fatal, message = unconsumed(dict(pairs)[dup], e["cid"], dup, before)
     evidence["after_terminal"] = term
-    return Hit("duplicate-creation", "error", e["run_id"], e["cid"], (first, dup), fatal,
+    return Hit("duplicate-creation", "error", e["run_id"], e["cid"], witnesses, fatal,
                message, evidence)  # fmt: skip
+
+
+def _creation_names(e: dict[str, Any], creations: list[str]) -> dict[str, str | None]:
+    """The step name (or hook token) each creation carries, when the entity rows say."""
+    idents = e.get("idents") or [None] * len(e["ids"])
+    by_id = dict(zip(e["ids"], idents, strict=True))
+    types = dict(zip(e["ids"], e["types"], strict=True))
+    return {c: by_id.get(c) if types.get(c) == "step_created" else None for c in creations}
 
 
 def multiple_terminals(scan: Scan, entities: list[dict[str, Any]]) -> list[Hit]:

@@ -172,7 +172,9 @@ def _same_millisecond(scan: Scan) -> list[Hit]:
 
 _RACES: Final = f"""
 WITH ev AS (
-    SELECT run_id, event_id, event_type, correlation_id, epoch_ms(commit_at) AS c FROM _fx_ev
+    SELECT run_id, event_id, event_type, correlation_id, epoch_ms(commit_at) AS c,
+        fence_last_event_id AS fence
+    FROM _fx_ev
     WHERE run_id IN (SELECT run_id FROM _fx_facts WHERE n_hook_wait_res > 0 AND n_res > 1)
 ),
 created AS (
@@ -181,7 +183,7 @@ created AS (
 ),
 res AS (
     SELECT *, lead(event_id) OVER w AS r2, lead(event_type) OVER w AS t2,
-        lead(correlation_id) OVER w AS cid2, lead(c) OVER w AS c2
+        lead(correlation_id) OVER w AS cid2, lead(c) OVER w AS c2, lead(fence) OVER w AS f2
     FROM (SELECT *, row_number() OVER (PARTITION BY run_id, correlation_id ORDER BY event_id)
               AS rn
           FROM ev WHERE event_type IN {sql_list(RESOLUTION)}) f
@@ -189,7 +191,7 @@ res AS (
     WINDOW w AS (PARTITION BY run_id ORDER BY event_id)
 )
 SELECT s.run_id, s.event_id AS r1, s.event_type AS t1, s.correlation_id AS cid1, s.r2, s.t2,
-    s.cid2, s.c2 - s.c AS gap_ms,
+    s.cid2, s.c2 - s.c AS gap_ms, s.f2,
     (SELECT min(x.event_id) FROM ev x WHERE x.run_id = s.run_id AND x.event_id > s.r2
        AND x.event_type IN {sql_list(CREATION)}) AS create_after,
     (SELECT min(x.event_id) FROM ev x WHERE x.run_id = s.run_id AND x.event_id > s.r2
@@ -208,9 +210,12 @@ ORDER BY s.run_id, s.event_id
 def race_window(scan: Scan) -> list[Hit]:
     """Two entities open at once, at least one a hook or a sleep (as in
     `Promise.race([hook, sleep])`), whose resolutions land within the race window of each
-    other and are followed, before anything else resolves, by replay-origin creates: the
-    branch those creates belong to may have been decided on a snapshot that held only the
-    first resolution, while every later replay sees both and may take the other branch."""
+    other and are followed, before anything else resolves, by replay-origin creates, where
+    the log or a trace shows that a replay could have held the second resolution without the
+    first: the second committed first, a fence on it (or on the create) names a tail below
+    the first, or a traced replay loaded it without the first. A replay that holds only the
+    first-sorted resolution picks the branch every later replay picks, so without such
+    evidence the closeness alone is no race."""
     rows = scan.rows(_RACES.replace("{window}", str(int(scan.settings.race_window_ms))))
     lines = run_lines(scan)
     hits = []
@@ -220,12 +225,16 @@ def race_window(scan: Scan) -> list[Hit]:
         create = r["create_after"]
         if create is None or (r["next_resolution"] is not None and r["next_resolution"] < create):
             continue
+        shown_by = _could_decide_otherwise(scan, r)
+        if shown_by is None:
+            continue
         evidence = {
             "first": {"event_id": r["r1"], "event_type": r["t1"], "entity": r["cid1"]},
             "second": {"event_id": r["r2"], "event_type": r["t2"], "entity": r["cid2"]},
             "gap_ms": int(r["gap_ms"]),
             "window_ms": scan.settings.race_window_ms,
             "create_after": create,
+            "shown_by": shown_by,
         }
         hits.append(
             Hit(
@@ -240,3 +249,31 @@ def race_window(scan: Scan) -> list[Hit]:
             )
         )
     return hits
+
+
+_CREATE_FENCE: Final = "SELECT fence_last_event_id FROM _fx_ev WHERE run_id = ? AND event_id = ?"
+_TRACED_WITHOUT: Final = """
+SELECT 1 FROM trace_replay_events WHERE run_id = $run
+GROUP BY replay_key
+HAVING bool_or(event_id = $second) AND NOT bool_or(event_id = $first)
+LIMIT 1
+"""
+
+
+def _could_decide_otherwise(scan: Scan, r: dict[str, Any]) -> str | None:
+    """What shows that a snapshot held the second resolution without the first, if anything:
+    `commit order`, `fence` or `trace`."""
+    if r["gap_ms"] is not None and r["gap_ms"] < 0:
+        return "commit order"
+    create_fence = scan.rows(_CREATE_FENCE, [r["run_id"], r["create_after"]])
+    fences = [r["f2"], *(x["fence_last_event_id"] for x in create_fence)]
+    if any(f is not None and f < r["r1"] for f in fences):
+        return "fence"
+    has_traces = scan.rows(
+        "SELECT count(*) AS n FROM duckdb_views() WHERE view_name = 'trace_replay_events'"
+    )[0]["n"]
+    if has_traces:
+        params = {"run": r["run_id"], "first": r["r1"], "second": r["r2"]}
+        if scan.con.execute(_TRACED_WITHOUT, params).fetchall():
+            return "trace"
+    return None

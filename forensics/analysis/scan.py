@@ -29,7 +29,7 @@ from forensics.analysis.sieve import (
 from forensics.store.schema import copy_order
 from forensics.store.sieve_cache import cached_version, clear_cached, replace_cached
 
-ENGINE_VERSION: Final = 2
+ENGINE_VERSION: Final = 3
 """Bumped whenever a detector changes what it reports, so stored results become stale."""
 SIEVE_VERSION: Final = 2
 """Bumped whenever the sieve's statistics change shape or meaning (kept ones are dropped)."""
@@ -70,7 +70,7 @@ _EVENTS: Final = """
 CREATE OR REPLACE TEMP TABLE _fx_ev AS
 SELECT run_id, event_id, event_type, correlation_id, created_at,
     coalesce(write_time, created_at) AS commit_at, spec_version, event_data, payload_decoded,
-    fence_state_updated_at
+    fence_state_updated_at, fence_last_event_id
 FROM (
     SELECT e.*, row_number() OVER (
         PARTITION BY e.run_id, e.event_id

@@ -40,6 +40,7 @@ _COMMANDS: dict[str, str] = {
     "diff": "commands_replay",
     "fences": "commands_replay",
     "watch": "commands_watch",
+    "story": "commands_story",
 }
 # The subcommands of `forensics import`, the same way.
 _IMPORTERS: dict[str, str] = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -11,17 +12,27 @@ import orjson
 
 from forensics.analysis.catalogue import all_codes
 from forensics.analysis.engine import CheckResult, check, explain_run
+from forensics.analysis.eras import ERA_NAMES
+from forensics.analysis.explain import CAUSES
 from forensics.analysis.idsreport import ids_report, ids_rows
 from forensics.analysis.invariants import invariants_of
+from forensics.analysis.ranks import rank, select
 from forensics.analysis.scan import Settings
 from forensics.cli import Context
-from forensics.cli.options import SINCE, complete_runs, format_option, writable_store
+from forensics.cli.options import (
+    SINCE,
+    complete_runs,
+    finding_filters,
+    format_option,
+    writable_store,
+)
 from forensics.cli.render import emit
 from forensics.errors import EXIT_ANOMALIES, EXIT_OK, StoreError, UsageError
 from forensics.model import Finding
 from forensics.store import Store
 from forensics.store.runids import resolve_run
 
+ERA_LEGEND = "; ".join(ERA_NAMES.values())
 TABLE_COLUMNS = ("severity", "code", "run_id", "correlation_id", "event_ids", "fatal_in", "id")
 CSV_COLUMNS = ("id", "code", "severity", "run_id", "correlation_id", "event_ids", "fatal_in",
                "replay_message", "explanation")  # fmt: skip
@@ -58,13 +69,14 @@ def _codes(codes: tuple[str, ...]) -> list[str] | None:
     return list(codes) or None
 
 
-def _summary(result: CheckResult) -> str:
+def _summary(result: CheckResult, hidden: int = 0) -> str:
     counts = {v: sum(1 for r in result.runs if r.verdict == v)
               for v in ("ok", "anomalous", "inconclusive")}  # fmt: skip
     return (
         f"forensics: {len(result.runs)} runs ({result.analysed} analysed now): "
         f"{counts['ok']} ok, {counts['anomalous']} anomalous,"
         f" {counts['inconclusive']} inconclusive; {len(result.findings)} findings"
+        + (f" ({hidden} more below --min-severity or left out by code)" if hidden else "")
     )
 
 
@@ -82,7 +94,7 @@ def _emit_check(result: CheckResult, fmt: str) -> None:
     emit(columns, table, fmt, title="Findings", max_width=100)
 
 
-def _open(obj: Context) -> Store:
+def open_writable(obj: Context) -> Store:
     """The store, writable (results are stored), but never created by a check."""
     if not obj.db.exists():
         raise StoreError(
@@ -107,43 +119,63 @@ def _settings_options(func: Any) -> Any:
 
 @click.command("check")
 @click.argument("runs", nargs=-1, shell_complete=complete_runs)
-@click.option("--code", "codes", multiple=True, metavar="CODE",
-              help="Only findings with this detector code (repeatable).")  # fmt: skip
+@finding_filters
 @click.option("--since", type=SINCE,
               help="Only runs with events at/after TIME (ISO-8601, a date, 24h, 7d).")  # fmt: skip
 @_settings_options
 @format_option
 @click.pass_obj
-def check_cmd(obj: Context, runs: tuple[str, ...], codes: tuple[str, ...],
-              since: datetime | None, tolerance: int, window: int, fmt: str) -> int:  # fmt: skip
+def check_cmd(obj: Context, runs: tuple[str, ...], min_severity: str, codes: tuple[str, ...],
+              exclude: tuple[str, ...], since: datetime | None, tolerance: int, window: int,
+              fmt: str) -> int:  # fmt: skip
     """Find corruption in every run (or RUNS): findings, verdicts, exit 1 on anomalies.
 
     Only runs whose events changed since the last check are analysed again; results are
-    kept in the store's `findings` and `run_verdicts` tables. Exit code 1 when a finding of
+    kept in the store's `findings` and `run_verdicts` tables. Errors and warnings are shown
+    unless --min-severity says otherwise, root causes first. Exit code 1 when a finding of
     severity warning or error is shown.
     """
     selected = _codes(codes)
+    _codes(exclude)
     moment = since
     settings = Settings(inversion_tolerance_ms=tolerance, race_window_ms=window)
-    with _open(obj) as store:
+    with open_writable(obj) as store:
         run_ids = [resolve_run(store, r) for r in runs] or None
         result = check(store, run_ids=run_ids, codes=selected, since=moment, settings=settings)
-    _emit_check(result, fmt)
-    click.echo(_summary(result), err=True)
-    return EXIT_ANOMALIES if result.anomalous else EXIT_OK
+    shown = _shown(result, min_severity, exclude)
+    _emit_check(shown, fmt)
+    click.echo(_summary(shown, len(result.findings) - len(shown.findings)), err=True)
+    return EXIT_ANOMALIES if shown.anomalous else EXIT_OK
+
+
+def _shown(result: CheckResult, min_severity: str, exclude: tuple[str, ...]) -> CheckResult:
+    """The findings a command shows: root causes first, filtered by severity and code."""
+    kept = select(result.findings, min_severity=min_severity, exclude=exclude)
+    ordered = sorted(kept, key=lambda f: (f.run_id, *rank(f)))
+    return replace(result, findings=tuple(ordered))
 
 
 @click.command("explain")
 @click.argument("run", shell_complete=complete_runs)
+@finding_filters
 @_settings_options
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="text for people, json for scripts.")  # fmt: skip
 @click.pass_obj
-def explain_cmd(obj: Context, run: str, tolerance: int, window: int, fmt: str) -> int:
-    """Each finding of RUN with its witness events, replay message and explanation."""
+def explain_cmd(obj: Context, run: str, min_severity: str, codes: tuple[str, ...],
+                exclude: tuple[str, ...], tolerance: int, window: int,
+                fmt: str) -> int:  # fmt: skip
+    """Each finding of RUN with its witness events, replay message and explanation, root
+    causes first (errors and warnings unless --min-severity says otherwise)."""
     settings = Settings(inversion_tolerance_ms=tolerance, race_window_ms=window)
-    with _open(obj) as store:
+    _codes(codes + exclude)
+    with open_writable(obj) as store:
         result = explain_run(store, resolve_run(store, run), settings)
+    hidden = len(result.findings)
+    result = _shown(result, min_severity, exclude)
+    if codes:
+        result = replace(result, findings=tuple(f for f in result.findings if f.code in codes))
+    hidden -= len(result.findings)
     if fmt == "json":
         verdict = result.runs[0] if result.runs else None
         _dump({"run_id": verdict.run_id if verdict else run,
@@ -152,6 +184,9 @@ def explain_cmd(obj: Context, run: str, tolerance: int, window: int, fmt: str) -
                "findings": [finding_dict(f) for f in result.findings]})  # fmt: skip
     else:
         click.echo(render_explanation(result))
+    if hidden:
+        click.echo(f"forensics: {hidden} finding(s) not shown (see --min-severity, --code)",
+                   err=True)  # fmt: skip
     return EXIT_ANOMALIES if result.anomalous else EXIT_OK
 
 
@@ -183,12 +218,16 @@ def render_explanation(result: CheckResult) -> str:
     """The text `explain` prints: verdict, then each finding with its witness events."""
     lines = [f"{v.run_id}: {v.verdict}" + (f" ({v.reason})" if v.reason else "")
              for v in result.runs]  # fmt: skip
+    lines.append(
+        "(#N: an event's position in the log; E0-E3: the runtime eras, " + ERA_LEGEND + ")"
+    )
     if not result.findings:
         lines.append("no findings")
     for f in result.findings:
         head = f"[{f.severity}] {f.code}  {f.finding_id}"
         lines += ["", head + (f"  {f.correlation_id}" if f.correlation_id else "")]
-        lines.append("  fatal in: " + (" ".join(f.fatal_in) or "no era"))
+        none = "none: a cause, replays fail on what it led to" if f.code in CAUSES else "none"
+        lines.append("  fatal in: " + (" ".join(f.fatal_in) or none))
         rules = invariants_of(f.code, f.evidence)
         if rules:
             lines.append("  breaks world-sim invariant: " + ", ".join(rules))

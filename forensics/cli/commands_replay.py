@@ -20,7 +20,14 @@ from forensics.replay.checks import trace_holes
 from forensics.replay.diff import diff, resolve
 from forensics.replay.fences import fence_chain
 from forensics.replay.replays import RunReplays, run_replays
-from forensics.replay.views import diff_info, fence_rows, replay_rows, replay_summary, what_if_rows
+from forensics.replay.views import (
+    collapse_rows,
+    diff_info,
+    fence_rows,
+    replay_rows,
+    replay_summary,
+    what_if_rows,
+)
 from forensics.replay.whatif import what_if
 from forensics.store import Store
 from forensics.store.runids import resolve_run
@@ -28,6 +35,7 @@ from forensics.store.runids import resolve_run
 REPLAY_COLUMNS = [
     "group",
     "replay",
+    "count",
     "source",
     "events",
     "digest",
@@ -82,23 +90,28 @@ def register(cli: click.Group) -> None:
         show_default=True,
         help="Only traced or only reconstructed replays.",
     )
+    @click.option("--each", is_flag=True,
+                  help="One row per replay in the table (JSON and CSV have one each).")  # fmt: skip
     @click.option("--format", "fmt", type=TABLE_FORMATS, default="table", show_default=True)
     @click.pass_obj
-    def replays(obj: Context, run: str, source: str, fmt: str) -> None:
+    def replays(obj: Context, run: str, source: str, each: bool, fmt: str) -> None:
         """Every replay of RUN, grouped by the digest of the log it loaded.
 
         Traced replays are named by invocation (inv269), reconstructed ones r1, r2, … in
         commit order; `writes` are the events each one wrote, `holes` the events its list
-        lacks that sort below its last one.
+        lacks that sort below its last one. The table shows replays that loaded one snapshot,
+        wrote nothing and ended alike as one row with their count (--each: one row each).
         """
         with Store(obj.db, read_only=True) as store:
             rr = _run(store, run)
             rows = replay_rows(rr, trace_holes(rr))
         rows = [r for r in rows if source == "all" or r["source"] == source]
         if fmt == "table":
-            grouped_table(replay_summary(rr), REPLAY_COLUMNS, rows, "group")
+            shown = rows if each else collapse_rows(rows)
+            columns = [c for c in REPLAY_COLUMNS if c != "count" or not each]
+            grouped_table(replay_summary(rr), columns, shown, "group")
         else:
-            _emit_rows(REPLAY_COLUMNS, rows, fmt)
+            _emit_rows([c for c in REPLAY_COLUMNS if c != "count"], rows, fmt)
 
     @cli.command(name="diff")
     @click.argument("run", shell_complete=complete_runs)

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import click
 
+from forensics.analysis.catalogue import all_codes
 from forensics.analysis.engine import check
 from forensics.cli import Context
-from forensics.cli.options import SINCE, complete_runs, writable_store
+from forensics.cli.options import SINCE, complete_runs, finding_filters, writable_store
 from forensics.errors import StoreError, UsageError
 from forensics.store import Store
 from forensics.store.runids import resolve_run
@@ -70,6 +71,7 @@ def register(cli: click.Group) -> None:
         help="Add a section comparing replays A and B of the run (ids as `forensics replays`).",
     )
     @click.option("--figure", "figure", metavar="NAME", help="Write only this figure.")
+    @finding_filters
     @click.pass_obj
     def report(
         obj: Context,
@@ -79,6 +81,9 @@ def register(cli: click.Group) -> None:
         since: datetime | None,
         diff: tuple[str, str] | None,
         figure: str | None,
+        min_severity: str,
+        codes: tuple[str, ...],
+        exclude: tuple[str, ...],
     ) -> None:
         """Write a self-contained HTML report of RUN (or of the whole store with --fleet).
 
@@ -88,11 +93,17 @@ def register(cli: click.Group) -> None:
         With --figure NAME and -o x.png or x.svg, write one figure as an image (needs a
         Chromium). Run figures: timeline, commit-order, replays, fences. Fleet figures:
         findings-over-time, runs-by-status, event-counts, workflow-anomalies,
-        slowest-steps. Prints the path written.
+        slowest-steps. The run report's finding cards are errors and warnings unless
+        --min-severity, --code or --exclude-code say otherwise. Prints the path written.
         """
         _check_args(run, fleet, since, diff)
+        unknown = [c for c in codes + exclude if c not in all_codes()]
+        if unknown:
+            raise UsageError(f"unknown detector code {', '.join(unknown)}",
+                             hint="known codes: " + ", ".join(all_codes()))  # fmt: skip
         try:
             from forensics.report import (
+                FindingFilter,
                 figure_names,
                 write_fleet_figure,
                 write_fleet_report,
@@ -121,7 +132,8 @@ def register(cli: click.Group) -> None:
             elif figure:
                 written = write_run_figure(store.con, str(run_id), figure, target)
             else:
-                written = write_run_report(store.con, str(run_id), target, diff=diff)
+                shown = FindingFilter(min_severity, codes, exclude)
+                written = write_run_report(store.con, str(run_id), target, diff=diff, shown=shown)
         size = written.stat().st_size / 1e6
         click.echo(f"forensics: wrote {written} ({size:.1f} MB)", err=True)
         click.echo(str(written))

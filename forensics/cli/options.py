@@ -158,3 +158,22 @@ def key_file_option(func: F) -> F:
         type=click.Path(exists=True, dir_okay=False, path_type=Path),
         help="AES-256-GCM run key for encrypted (encr) payloads.",
     )(func)
+
+
+def finding_filters(func: F) -> F:
+    """`--min-severity`, `--code`, `--exclude-code`: which findings a command shows."""
+    from forensics.analysis.ranks import DEFAULT_MIN_SEVERITY
+    from forensics.model import SEVERITIES
+
+    func = click.option(
+        "--exclude-code", "exclude", multiple=True, metavar="CODE",
+        help="Leave out findings with this detector code (repeatable).",
+    )(func)  # fmt: skip
+    func = click.option(
+        "--code", "codes", multiple=True, metavar="CODE",
+        help="Only findings with this detector code (repeatable).",
+    )(func)  # fmt: skip
+    return click.option(
+        "--min-severity", type=click.Choice(SEVERITIES), default=DEFAULT_MIN_SEVERITY,
+        show_default=True, help="Show findings of this severity or worse (info shows all).",
+    )(func)  # fmt: skip

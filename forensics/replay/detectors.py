@@ -80,8 +80,9 @@ def stale_snapshot_write(scan: Scan) -> list[Hit]:
 
 
 def unfenced_decision_write(scan: Scan) -> list[Hit]:
-    """A replay-origin write of a fenced kind that carried no fence, in a run whose other
-    writes carry fences."""
+    """Replay-origin writes that carried no fence, in a run whose other writes carry fences:
+    a property of the deployment (it never fences those kinds of write), so one finding per
+    run at info severity, with the count by kind and the first writes as witnesses."""
     return _hits(scan, "unfenced-decision-write")
 
 

@@ -49,8 +49,10 @@ CODES: Final = {
     "stuck-fence": "error",
     "fence-break": "error",
     "stale-snapshot-write": "error",
-    "unfenced-decision-write": "warning",
+    "unfenced-decision-write": "info",
 }
+FIRST_WITNESSES: Final = 3
+"""How many of a collapsed finding's writes it names as witnesses."""
 MISMATCH_ERAS: Final = ("E1", "E2", "E3")
 
 
@@ -79,8 +81,45 @@ def hits_of(rr: RunReplays) -> list[Hit]:
     """The run's replay findings as the analysis engine's hits (the sentence in evidence)."""
     out = _digest_findings(rr) + _hole_findings(rr, trace_holes(rr)) + _conflict_findings(rr)
     if rr.log.events:
-        out += [_fence_finding(rr, row) for row in fence_chain(rr) if row.verdict != "ok"]
+        chain = fence_chain(rr)
+        judged = [row for row in chain if row.verdict not in ("ok", "unfenced-decision-write")]
+        out += [_fence_finding(rr, row) for row in judged]
+        unfenced = [row for row in chain if row.verdict == "unfenced-decision-write"]
+        if unfenced:
+            out.append(_unfenced_finding(rr, unfenced))
     return out
+
+
+def _unfenced_finding(rr: RunReplays, rows: list[FenceRow]) -> Hit:
+    """Unfenced writes restate a property of the deployment (it never fences some kinds of
+    write), so they are one finding per run, counted by kind, naming the first writes."""
+    kinds: dict[str, int] = {}
+    for row in rows:
+        kind = rr.log.events[row.index].event_type
+        kinds[kind] = kinds.get(kind, 0) + 1
+    fenced = sorted({e.event_type for e in rr.log.events if e.fence})
+    first = rows[:FIRST_WITNESSES]
+    shown = ", ".join(
+        f"#{row.index + 1} {log_label(rr, row.index)}" + (f" by {row.writer}" if row.writer else "")
+        for row in first
+    )
+    counted = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items(), key=lambda kv: -kv[1]))
+    text = (
+        f"{len(rows)} replay-origin write(s) carried no fence ({counted}) while the run's"
+        f" {', '.join(fenced)} writes carry one: the deployment fences only some kinds of"
+        f" write, so these were accepted unchecked; the first: {shown}"
+    )
+    evidence = {
+        "count": len(rows),
+        "kinds": kinds,
+        "fenced_kinds": fenced,
+        "writes": [rr.log.events[row.index].event_id for row in rows],
+        "replays": sorted({row.writer for row in rows if row.writer}),
+    }
+    ids = [rr.log.events[row.index].event_id for row in first]
+    return _finding(
+        rr, "unfenced-decision-write", ids, evidence, text, cid=f"unfenced:{rr.log.run_id}"
+    )
 
 
 def _finding(

@@ -71,6 +71,32 @@ def _replay_row(rr: RunReplays, r: Replay, holes: Holes | None) -> Row:
     }
 
 
+_SAME: tuple[str, ...] = ("group", "source", "events", "digest", "tail", "outcome", "mismatch")
+
+
+def collapse_rows(rows: list[Row]) -> list[Row]:
+    """Replays that loaded one snapshot, wrote nothing and ended alike as one row: `replay`
+    names the first and how many more, `count` says how many (1 for a row of its own)."""
+    out: list[Row] = []
+    for row in rows:
+        last = out[-1] if out else None
+        alike = (
+            last is not None
+            and not row["wrote"]
+            and not last["wrote"]
+            and not row["holes"]
+            and not last["holes"]
+            and all(last[k] == row[k] for k in _SAME)
+        )
+        if last is not None and alike:
+            last["count"] += 1
+            last["replays"].append(row["replay"])
+            last["replay"] = f"{last['replays'][0]} +{last['count'] - 1}"
+        else:
+            out.append({**row, "count": 1, "replays": [row["replay"]]})
+    return out
+
+
 def replay_summary(rr: RunReplays) -> str:
     """`54 traced replays in 2 digest groups (2 wrote, 52 failed); 11 reconstructed`."""
     traced = [r for r in rr.replays if r.source == "trace"]

@@ -14,9 +14,15 @@ from forensics.errors import UsageError
 from forensics.report._query import Con
 from forensics.report.export import write_figure
 from forensics.report.fleet_report import FLEET_FIGURES, write_fleet_report
-from forensics.report.run_report import RUN_FIGURES, require_run, write_run_report
+from forensics.report.run_report import (
+    RUN_FIGURES,
+    FindingFilter,
+    require_run,
+    write_run_report,
+)
 
 __all__ = [
+    "FindingFilter",
     "figure_names",
     "write_fleet_figure",
     "write_fleet_report",

@@ -2,19 +2,25 @@
 
 `write_run_report` gathers every `*_info` of the run, draws each with its `*_figure` and
 hands the sections to the page builder. The header says what run this is and how it ended;
-findings come first, each linking to the figures that show its witnesses.
+the incident story comes first (with the replay swimlane), then the findings, root causes
+first, each linking to the figures that show its witnesses; the timeline and the fence
+chain open on the critical window.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import plotly.graph_objects as go
 
+from forensics.analysis.ranks import DEFAULT_MIN_SEVERITY, rank, select
 from forensics.errors import InputError
+from forensics.model import Story
 from forensics.replay.replays import RunReplays, run_replays
+from forensics.replay.story import build_story
 from forensics.report._query import Con, fetch, iso_ms, plural
 from forensics.report.commit_order import commit_order_figure, commit_order_info
 from forensics.report.diff import diff_info
@@ -25,9 +31,26 @@ from forensics.report.page import Card, Cell, Link, Page, Section, write_page
 from forensics.report.replays import replays_info
 from forensics.report.replays_figure import replays_figure
 from forensics.report.run_sections import diff_section, fences_section, replays_section
+from forensics.report.story import story_section
 from forensics.report.style import SEVERITY_COLOURS
 from forensics.report.timeline import timeline_info
 from forensics.report.timeline_figure import timeline_figure
+from forensics.store.findings import run_results
+
+
+@dataclass(frozen=True, slots=True)
+class FindingFilter:
+    """Which finding cards the run report shows (the story and the figures see them all)."""
+
+    min_severity: str = DEFAULT_MIN_SEVERITY
+    codes: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+    def apply(self, findings: tuple[FindingInfo, ...]) -> tuple[FindingInfo, ...]:
+        kept = select(findings, min_severity=self.min_severity, codes=self.codes or None,
+                      exclude=self.exclude)  # fmt: skip
+        return tuple(sorted(kept, key=rank))
+
 
 RUN_FIGURES: dict[str, Callable[[Con, str], go.Figure]] = {
     "timeline": lambda con, run_id: timeline_figure(
@@ -46,9 +69,11 @@ def write_run_report(
     *,
     diff: tuple[str, str] | None = None,
     now: datetime | None = None,
+    shown: FindingFilter | None = None,
 ) -> Path:
     """Write the HTML report of `run_id` to `path`; returns `path`."""
-    return write_page(run_report_page(con, run_id, diff=diff, now=now), Path(path))
+    page = run_report_page(con, run_id, diff=diff, now=now, shown=shown)
+    return write_page(page, Path(path))
 
 
 def run_report_page(
@@ -57,18 +82,22 @@ def run_report_page(
     *,
     diff: tuple[str, str] | None = None,
     now: datetime | None = None,
+    shown: FindingFilter | None = None,
 ) -> Page:
     """The run report as page data (sections with their figures)."""
     require_run(con, run_id)
     header = run_header_info(con, run_id)
     findings = findings_info(con, run_id)
     rr: RunReplays = run_replays(con, run_id)
+    stored, verdict = run_results(con, run_id)
+    story = build_story(con, run_id, stored, verdict)
     sections = [
-        findings_section(header, findings),
-        _timeline_section(con, run_id, findings),
+        story_section(rr, story),
+        findings_section(header, (shown or FindingFilter()).apply(findings), len(findings)),
+        _timeline_section(con, run_id, findings, story),
         _commit_order_section(con, run_id),
         replays_section(replays_info(rr)),
-        fences_section(fences_info(rr)),
+        fences_section(fences_info(rr), story),
     ]
     if diff is not None:
         sections.append(diff_section(diff_info(rr, *diff)))
@@ -135,8 +164,11 @@ FAMILY_FIGURES = {
 }
 
 
-def findings_section(header: RunHeaderInfo, findings: tuple[FindingInfo, ...]) -> Section:
+def findings_section(
+    header: RunHeaderInfo, findings: tuple[FindingInfo, ...], total: int | None = None
+) -> Section:
     cards = tuple(_card(n, f) for n, f in enumerate(findings, start=1))
+    hidden = (total or len(findings)) - len(findings)
     if header.verdict is None:
         intro = (
             "This run has not been analysed: run `forensics check`, then write the report again."
@@ -150,7 +182,12 @@ def findings_section(header: RunHeaderInfo, findings: tuple[FindingInfo, ...]) -
             f"The analysis says {header.verdict}"
             + (f" ({header.verdict_reason})" if header.verdict_reason else "")
             + ". Each finding names its witness events (ringed in red on the timeline) and"
-            " links to the figures that show them."
+            " links to the figures that show them; the root cause comes first."
+        )
+    if hidden:
+        intro += (
+            f" {hidden} more (info, or left out by code) are not shown: write the report with"
+            " --min-severity info to see them."
         )
     return Section("findings", "Findings", intro, cards=cards)
 
@@ -178,8 +215,11 @@ def _card(n: int, f: FindingInfo) -> Card:
     return Card(f"finding-{n}", f.severity, colour, title, tuple(body), links)
 
 
-def _timeline_section(con: Con, run_id: str, findings: tuple[FindingInfo, ...]) -> Section:
-    info = timeline_info(con, run_id, witnesses=witness_map(findings))
+def _timeline_section(
+    con: Con, run_id: str, findings: tuple[FindingInfo, ...], story: Story | None = None
+) -> Section:
+    focus = tuple(m.event.position for m in story.window if m.event) if story else ()
+    info = timeline_info(con, run_id, witnesses=witness_map(findings), focus=focus)
     return Section(
         anchor="timeline",
         title="Timeline",

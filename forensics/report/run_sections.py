@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from forensics.model import Story
 from forensics.replay.names import short_step
 from forensics.report._query import iso_ms
 from forensics.report.diff import DiffEvent, DiffInfo, diff_figure
@@ -77,8 +78,14 @@ def _problems(info: ReplaysInfo) -> tuple[tuple[Cell, ...], ...]:
     return tuple(rows)
 
 
-def fences_section(info: FencesInfo) -> Section:
-    flagged = [lk for lk in info.links if lk.verdicts]
+def fences_section(info: FencesInfo, story: Story | None = None) -> Section:
+    """The chain's figure, its flagged writes (root cause first, then the corrupting verdicts
+    in commit order, then the merely unfenced) and the what-if per design."""
+    root = story.root_cause.event.position if story and story.root_cause else None
+    flagged = sorted(
+        (lk for lk in info.links if lk.verdicts),
+        key=lambda lk: (lk.position != root, _VERDICT_RANK.get(lk.verdicts[0], 9), lk.rank),
+    )
     rows = tuple(
         (
             lk.rank,
@@ -96,7 +103,8 @@ def fences_section(info: FencesInfo) -> Section:
     if rows:
         caption = "Flagged writes"
         if len(flagged) > TABLE_ROWS:
-            caption += f" (the first {TABLE_ROWS} of {len(flagged):,} in commit order)"
+            caption += f" (the first {TABLE_ROWS} of {len(flagged):,})"
+        caption += ": the root cause first, then by verdict and commit order"
         columns = (
             "commit",
             "log #",
@@ -121,6 +129,10 @@ def fences_section(info: FencesInfo) -> Section:
     return Section(
         "fences", "Fence chain", intro, figures=(fences_figure(info),), tables=tuple(tables)
     )
+
+
+_VERDICT_RANK = {"stale-snapshot-write": 0, "fence-break": 1, "stuck-fence": 2,
+                 "unfenced-decision-write": 3}  # fmt: skip
 
 
 def _missed(positions: Sequence[int], symmetry: str | None, cause: str | None) -> str:

@@ -92,6 +92,7 @@ class TimelineInfo:
     marks: tuple[Mark, ...]
     resume_marks: tuple[ResumeMark, ...]
     note: str | None  # set when lanes were left out to stay under the point budget
+    focus: tuple[int, int, int, int] | None = None  # lanes lo..hi, ms t0..t1: where it opens
 
 
 _SQL = """
@@ -114,6 +115,7 @@ def timeline_info(
     *,
     witnesses: Mapping[str, Sequence[str]] | None = None,
     max_points: int = MAX_POINTS,
+    focus: Sequence[int] = (),
 ) -> TimelineInfo:
     """The timeline of `run_id`; `witnesses` maps event ids to the finding codes they witness."""
     rows = fetch(con, _SQL, [run_id])
@@ -124,16 +126,31 @@ def timeline_info(
     phases = _phases(rows, lane_of)
     resumes = _resume_marks(rows, lane_of, sorted(m.at_ms for m in marks))
     keep, note = _thin(lanes, marks, phases, max_points, len(rows))
+    kept = tuple(ln for ln in lanes if ln.index in keep)
     return TimelineInfo(
         run_id=run_id,
         event_count=len(rows),
         lane_count=len(lanes),
-        lanes=tuple(ln for ln in lanes if ln.index in keep),
+        lanes=kept,
         phases=tuple(p for p in phases if p.lane in keep),
         marks=tuple(m for m in marks if m.lane in keep),
         resume_marks=tuple(m for m in resumes if m.lane in keep),
         note=note,
+        focus=_focus(kept, [m for m in marks if m.lane in keep], set(focus)),
     )
+
+
+def _focus(
+    lanes: Sequence[Lane], marks: Sequence[Mark], positions: set[int]
+) -> tuple[int, int, int, int] | None:
+    """Where the figure opens: the drawn lanes (by place) and time span of `positions`."""
+    chosen = [m for m in marks if m.position in positions]
+    if not chosen:
+        return None
+    place = {ln.index: n for n, ln in enumerate(lanes)}
+    rows = [place[m.lane] for m in chosen if m.lane in place]
+    times = [m.at_ms for m in chosen]
+    return (min(rows), max(rows), min(times), max(times)) if rows else None
 
 
 def _lane_key(row: Mapping[str, object]) -> str | None:

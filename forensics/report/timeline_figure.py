@@ -137,6 +137,10 @@ def _witness_trace(marks: Sequence[Mark], labels: Mapping[int, str]) -> go.Scatt
 def _layout(fig: go.Figure, info: TimelineInfo, traces: int) -> None:
     lanes = len(info.lanes)
     visible = min(lanes, 40)
+    top = 0
+    if info.focus is not None:  # open on the critical window: its lanes and its time span
+        lo, hi, t0, t1 = info.focus
+        top = max(0, min(lo - 2, lanes - visible)) if hi - lo < visible else lo
     fig.update_layout(
         **base_layout(
             f"Timeline: {info.event_count:,} events on {info.lane_count:,} lanes",
@@ -155,12 +159,19 @@ def _layout(fig: go.Figure, info: TimelineInfo, traces: int) -> None:
         type="category",
         categoryorder="array",
         categoryarray=[ln.label for ln in info.lanes],
-        range=[visible - 0.5, -0.5],
+        range=[top + visible - 0.5, top - 0.5],
         zeroline=False,
         showgrid=True,
         gridcolor="#eeeeee",
     )
     notes = [info.note] if info.note else []
+    if info.focus is not None:
+        _, _, t0, t1 = info.focus
+        pad = max((t1 - t0) // 6, 50)
+        fig.update_xaxes(range=[t0 - pad, t1 + pad])  # the date axis takes epoch ms
+        notes.append("opens on the critical window: double-click to see the whole run")
     if lanes > visible:
-        notes.append(f"lanes 1–{visible} of {lanes:,} in view: drag the lane axis to scroll")
+        notes.append(
+            f"lanes {top + 1}–{top + visible} of {lanes:,} in view: drag the lane axis to scroll"
+        )
     add_note(fig, "; ".join(notes) or None)

@@ -93,3 +93,41 @@ def clear_findings(con: duckdb.DuckDBPyConnection) -> None:
     run(con, "DELETE FROM findings")
     run(con, "DELETE FROM run_verdicts")
     run(con, "COMMIT")
+
+
+_READ_RUN = """
+SELECT finding_id, code, severity, run_id, correlation_id, event_ids, fatal_in,
+    replay_message, evidence, explanation
+FROM findings WHERE run_id = ? ORDER BY finding_id
+"""
+
+
+def run_results(
+    con: duckdb.DuckDBPyConnection, run_id: str
+) -> tuple[list[Finding], RunVerdict | None]:
+    """One run's stored findings and verdict (what the last `check` of it found)."""
+    tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    if "findings" not in tables or "run_verdicts" not in tables:
+        return [], None
+    findings = [
+        Finding(
+            str(r[0]),
+            str(r[1]),
+            str(r[2]),
+            str(r[3]),
+            r[4],
+            tuple(r[5]),
+            tuple(r[6]),
+            r[7],
+            orjson.loads(r[8]) if r[8] else {},
+            r[9] or "",
+        )
+        for r in con.execute(_READ_RUN, [run_id]).fetchall()
+    ]
+    rows = con.execute(
+        "SELECT run_id, verdict, reason, fingerprint FROM run_verdicts WHERE run_id = ?", [run_id]
+    ).fetchall()
+    verdict = (
+        RunVerdict(str(rows[0][0]), str(rows[0][1]), rows[0][2], str(rows[0][3])) if rows else None
+    )
+    return findings, verdict

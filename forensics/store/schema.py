@@ -259,7 +259,12 @@ WITH agg AS (
                  THEN json_extract_string(event_data, '$.workflowName') END) AS event_workflow_name,
         max(CASE WHEN event_type IN ('run_completed', 'run_failed', 'run_cancelled',
                                      'workflow_completed', 'workflow_failed')
-                 THEN event_id END) AS terminal_event_id
+                 THEN event_id END) AS terminal_event_id,
+        -- a run record may lack the error code its run_failed event carries
+        max(CASE WHEN event_type IN ('run_failed', 'workflow_failed')
+                 THEN coalesce(json_extract_string(event_data, '$.errorCode'),
+                               json_extract_string(payload_decoded, '$.errorCode')) END)
+            AS event_error_code
     FROM run_log
     GROUP BY run_id
 ),
@@ -280,7 +285,7 @@ SELECT
     r.created_at,
     r.started_at,
     r.completed_at,
-    r.error_code,
+    coalesce(r.error_code, a.event_error_code) AS error_code,
     coalesce(a.event_count, 0) AS event_count,
     a.first_event_at,
     a.last_event_at,

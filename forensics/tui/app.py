@@ -19,6 +19,7 @@ from forensics.errors import ForensicsError, UsageError
 from forensics.store import Store
 from forensics.store.opening import StoreReader
 from forensics.tui.commands import Command, parse_command
+from forensics.tui.palette import RunsProvider
 from forensics.tui.screens.command import CommandScreen
 from forensics.tui.screens.error import ErrorScreen
 from forensics.tui.screens.help import HelpScreen, key_help
@@ -29,7 +30,7 @@ class ForensicsApp(App[None]):
 
     TITLE = "forensics"
     CSS_PATH = "app.tcss"
-    ENABLE_COMMAND_PALETTE = False
+    COMMANDS = App.COMMANDS | {RunsProvider}  # Ctrl+P: runs by id, workflow, status, error
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("question_mark,f1", "help", "Help"),
         Binding("colon", "command", "Command"),

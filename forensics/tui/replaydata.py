@@ -96,6 +96,18 @@ def _tally(values: Sequence[Any]) -> str:
     return ", ".join(f"{name} ×{n}" for name, n in counts.most_common())
 
 
+def first_notable(groups: Sequence[ReplayGroup]) -> int:
+    """Where the replays screen opens: the first group whose replays wrote from a snapshot
+    with a hole, logged a mismatch, failed, or wrote more than once from one snapshot (two
+    writers racing); the first group when none did."""
+    for n, g in enumerate(groups):
+        holes = any(m["holes"] for m in g.members)
+        writers = sum(1 for m in g.members if m["writes"])
+        if holes or g.mismatch or "failed" in g.outcome or writers > 1:
+            return n
+    return 0
+
+
 def replay_groups(rr: RunReplays) -> list[ReplayGroup]:
     """The run's replays grouped by digest, in the engine's (time) order."""
     rows = views.replay_rows(rr, trace_holes(rr))

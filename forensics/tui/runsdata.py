@@ -32,7 +32,9 @@ names AS (
     FROM events WHERE event_type = 'run_created' AND NOT staged GROUP BY run_id
 ),
 ends AS (
-    SELECT run_id, arg_max(event_type, event_id) AS terminal
+    SELECT run_id, arg_max(event_type, event_id) AS terminal,
+        arg_max(json_extract_string(event_data, '$.errorCode'), event_id)
+            FILTER (WHERE event_type IN ('run_failed', 'workflow_failed')) AS error_code
     FROM events WHERE event_type IN {TERMINAL_TYPES} AND NOT staged GROUP BY run_id
 ),
 agg AS (SELECT * FROM times LEFT JOIN names USING (run_id) LEFT JOIN ends USING (run_id))
@@ -41,6 +43,7 @@ SELECT coalesce(r.run_id, a.run_id) AS run_id,
         WHEN 'run_completed' THEN 'completed' WHEN 'workflow_completed' THEN 'completed'
         WHEN 'run_failed' THEN 'failed' WHEN 'workflow_failed' THEN 'failed'
         WHEN 'run_cancelled' THEN 'cancelled' END, 'unknown') AS status,
+    coalesce(r.error_code, a.error_code) AS error_code,
     coalesce(r.workflow_name, a.workflow) AS workflow,
     coalesce(r.spec_version, a.spec) AS spec,
     CAST(NULL AS BIGINT) AS events,
@@ -56,7 +59,7 @@ counts AS (
         string_agg(DISTINCT code, ' ' ORDER BY code) AS codes
     FROM findings GROUP BY run_id
 )
-SELECT b.run_id, b.status, v.verdict, c.errors, c.warnings, c.infos,
+SELECT b.run_id, b.status, b.error_code, v.verdict, c.errors, c.warnings, c.infos,
     concat_ws(' ', CASE WHEN c.errors > 0 THEN c.errors || '✗' END,
         CASE WHEN c.warnings > 0 THEN c.warnings || '!' END,
         CASE WHEN c.infos > 0 THEN c.infos || 'i' END) AS findings,
@@ -65,7 +68,7 @@ SELECT b.run_id, b.status, v.verdict, c.errors, c.warnings, c.infos,
 FROM base b LEFT JOIN run_verdicts v USING (run_id) LEFT JOIN counts c USING (run_id)
 """
 _PLAIN = f"""
-SELECT run_id, status, CAST(NULL AS VARCHAR) AS verdict, CAST(NULL AS BIGINT) AS errors,
+SELECT run_id, status, error_code, CAST(NULL AS VARCHAR) AS verdict, CAST(NULL AS BIGINT) AS errors,
     CAST(NULL AS BIGINT) AS warnings, CAST(NULL AS BIGINT) AS infos,
     CAST(NULL AS VARCHAR) AS findings, 0 AS weight, workflow, spec, events,
     first_at, last_at, CAST(NULL AS VARCHAR) AS codes

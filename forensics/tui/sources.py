@@ -210,10 +210,11 @@ _RUN_KEYS: dict[str, tuple[str, ...]] = {
     "status": ("status",),
     "wf": ("workflow",),
     "workflow": ("workflow",),
-    "code": ("codes",),
+    "code": ("codes", "error_code"),
+    "error": ("error_code",),
     "verdict": ("verdict",),
 }
-_RUN_ANY: tuple[str, ...] = ("run_id", "workflow", "status", "verdict", "codes")
+_RUN_ANY: tuple[str, ...] = ("run_id", "workflow", "status", "error_code", "verdict", "codes")
 
 
 def runs_where(text: str) -> tuple[str, tuple[tuple[str, Any], ...]]:

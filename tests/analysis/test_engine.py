@@ -77,12 +77,14 @@ def test_explanations_are_rendered_from_the_witness(tmp_store: Store) -> None:
     load(tmp_store, _late_start())
     [finding] = check(tmp_store).findings
     assert finding.explanation == (
-        f"Let E1 = {e(5)} (step_completed, 09:00:00.005, #5 in the log) and E2 = {e(6)}"
-        " (step_started, 09:00:00.006, #6 in the log). Then E2 = step_started for the same"
-        " entity arrives after its terminal event E1, so no replay consumer is left for it."
-        " A replay of E0-E2 stops with `Unconsumed event in event log: eventType=step_started,"
+        "#6 (step_started) arrives after #5, the entity's terminal event, so no replay"
+        " consumer is left for it. A replay in runtime era E0-E2 (E0 (up to Nov 2025, spec 1);"
+        " E1 (Apr-May 2026, spec 2-5); E2 (Jun-Jul 2026)) stops with `Unconsumed event in"
+        " event log: eventType=step_started,"
         f" correlationId=step_A, eventId={e(6)}. This indicates a corrupted or invalid event"
         " log.` E3 skips a repeat of an event class already consumed."
+        f" Witnesses: #5 step_completed {e(5)}, 09:00:00.005; #6 step_started {e(6)},"
+        " 09:00:00.006."
     )
     assert finding.evidence["events"][1] == {
         "event_id": e(6),

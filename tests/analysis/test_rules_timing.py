@@ -51,25 +51,36 @@ def test_inversions_within_the_tolerance_are_not_reported(tmp_store: Store) -> N
     ]
 
 
-def _race(gap_ms: int) -> list[object]:
+def _race(gap_ms: int, *, hook_written_ms: int | None = None) -> list[object]:
+    """A hook and a sleep resolving `gap_ms` apart; the hook's write lands `hook_written_ms`
+    after its creation time when given (a commit that lags its mint)."""
+    late = None if hook_written_ms is None else at(100 + hook_written_ms)
     return [
         *opening(),
         ev(3, "hook_created", "hook_H", {"token": "t"}),
         ev(4, "wait_created", "wait_W", {"resumeAt": "2026-11-21T09:00:30.000Z"}),
-        ev(100, "hook_received", "hook_H", {"token": "t"}),
+        ev(100, "hook_received", "hook_H", {"token": "t"}, write_time=late),
         ev(101, "wait_completed", "wait_W", {"resumeAt": "2026-11-21T09:00:30.000Z"},
            created_at=at(100 + gap_ms)),
         ev(102, "step_created", "step_S", NAME, created_at=at(110 + gap_ms)),
     ]  # fmt: skip
 
 
-def test_race_window_between_a_hook_and_a_sleep(tmp_store: Store) -> None:
-    load(tmp_store, _race(5))
+def test_race_window_when_the_second_resolution_committed_first(tmp_store: Store) -> None:
+    load(tmp_store, _race(5, hook_written_ms=8))  # the sleep's completion was visible alone
     result = check(tmp_store)
     assert [(f.code, f.severity, f.event_ids) for f in result.findings] == [
         ("race-window", "warning", (e(100), e(101), e(102)))
     ]
-    assert result.findings[0].evidence["gap_ms"] == 5
+    assert result.findings[0].evidence["gap_ms"] == -3
+    assert result.findings[0].evidence["shown_by"] == "commit order"
+
+
+def test_close_resolutions_in_commit_order_are_no_race(tmp_store: Store) -> None:
+    """A snapshot holding only the first-sorted resolution picks the branch every later
+    replay picks: closeness alone proves nothing (the real 4.8.9 logs have such pairs)."""
+    load(tmp_store, _race(5))
+    assert found(tmp_store) == []
 
 
 def test_no_race_when_the_resolutions_are_far_apart(tmp_store: Store) -> None:

@@ -101,3 +101,29 @@ def test_the_harness_sees_a_network_request(chromium: str, tmp_path: Path) -> No
         browser.navigate(page)
         assert browser.network_requests() == ["http://203.0.113.9/x.png"]
         assert browser.console_errors() != []
+
+
+def test_the_story_and_its_swimlane_render_first(
+    chromium: str, demo_copy: Path, tmp_path: Path
+) -> None:
+    """A checked run's report opens on its story; the swimlane starts on the critical window."""
+    from forensics.analysis.engine import check
+    from forensics.store import Store
+
+    with Store(demo_copy) as store:
+        check(store, run_ids=[DRAIN_SYNC])
+        page = write_run_report(store.con, DRAIN_SYNC, tmp_path / "story.html")
+    with open_report(chromium, page) as browser:
+        assert browser.evaluate(RENDERED) == [5, 5]  # the swimlane and the four figures
+        first = browser.evaluate("document.querySelector('main section').id")
+        assert first == "story"
+        lanes = browser.evaluate(
+            "document.getElementById('fig-story')._fullLayout.yaxis._categories"
+        )
+        assert "r3" in lanes and "outside" in lanes
+        top = browser.evaluate(
+            "document.getElementById('fig-story').getBoundingClientRect().top + window.scrollY"
+        )
+        assert top < 2500  # the first figure is near the top, not 8,600 px down
+        assert browser.console_errors() == []
+        assert browser.network_requests() == []

@@ -98,7 +98,7 @@ async def test_question_mark_lists_the_keys_of_the_screen_on_top(app: ForensicsA
         await pilot.press("question_mark")
         keys = {(k.keys, k.description) for k in app.screen.keys}  # type: ignore[attr-defined]
         assert ("l", "Lanes") in keys
-        assert ("n", "Next mark") in keys
+        assert ("n", "Next error") in keys
 
 
 async def test_q_goes_back_and_quits_from_the_runs_list_esc_does_not(demo_store: Store) -> None:

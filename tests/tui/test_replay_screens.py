@@ -9,7 +9,7 @@ from __future__ import annotations
 from forensics.replay.replays import RunReplays, run_replays
 from forensics.store import Store
 from forensics.tui.app import ForensicsApp
-from forensics.tui.replaydata import diff_view, fences_view, replay_groups
+from forensics.tui.replaydata import diff_view, fences_view, first_notable, replay_groups
 from forensics.tui.screens.diff import DiffScreen
 from forensics.tui.screens.error import ErrorScreen
 from forensics.tui.screens.fences import FencesScreen
@@ -111,6 +111,32 @@ async def test_fences_show_the_chain_verdicts_and_the_what_if(demo_store: Store)
         whatif = screen.query_one("#fences-whatif", PagedTable)
         assert [whatif.row_at(i) for i in range(whatif.total or 0)] == whatif_rows
         assert column(whatif, "design")[0] == "tail fence (lastKnownEventId)"
-        first_bad = next(n for n, row in enumerate(chain_rows) if row[6] != "ok")
+        bad = [n for n, row in enumerate(chain_rows) if row[6] != "ok"]
+        assert chain.cursor_row == bad[0]  # it opens on the first write that corrupted the log
         await pilot.press("n")
-        assert chain.cursor_row == first_bad
+        assert chain.cursor_row == bad[1]
+        await pilot.press("v", "v")  # all -> not ok -> the first verdict present
+        await settle(pilot)
+        verdict = screen.verdict
+        assert verdict is not None and verdict != "not ok"
+        shown = [chain.row_at(i) for i in range(chain.total or 0)]
+        assert shown and {row[6] for row in shown if row} == {verdict}
+
+
+async def test_replays_open_on_the_groups_that_matter(demo_store: Store) -> None:
+    groups = replay_groups(engine(demo_store))
+    start = first_notable(groups)
+    notable = groups[start]
+    assert any(m["holes"] for m in notable.members)  # inv12 decided from a log with a hole
+    assert start > 0
+    assert all(
+        "failed" not in g.outcome and not g.mismatch and not any(m["holes"] for m in g.members)
+        for g in groups[:start]
+    )
+    app = ForensicsApp(demo_store, DRAIN)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("r")
+        await settle(pilot)
+        assert isinstance(app.screen, ReplaysScreen)
+        assert app.screen.query_one(PagedTable).cursor_row == start

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from forensics.analysis.ranks import rank
 from forensics.browse import run_events
 from forensics.store import Store
 from forensics.tui.app import ForensicsApp
@@ -30,6 +31,12 @@ async def test_events_come_in_log_order_and_the_detail_follows_the_cursor(
         assert isinstance(screen, RunScreen)
         table = screen.query_one("#events-table", PagedTable)
         assert rows(table, "event_id") == [r[1] for r in expected]
+        # a failed run opens on its story: the cursor on the root cause (#10, the stale write)
+        assert screen.story is not None and screen.story.root_cause is not None
+        assert table.cursor_row == screen.story.root_cause.event.position - 1 == 9
+        assert screen.query_one(EventDetail).event_id == expected[9][1]
+        await pilot.press("home")
+        await settle(pilot)
         assert screen.query_one(EventDetail).event_id == expected[0][1]
         await pilot.press("down", "down")
         await settle(pilot)
@@ -111,7 +118,9 @@ async def test_enter_on_a_finding_marks_its_witness_events(demo_store: Store) ->
         await pilot.press("f")
         await settle(pilot)
         findings = screen.query_one("#findings-table", PagedTable)
+        stored.sort(key=rank)  # root causes first
         assert rows(findings, "code") == [f.code for f in stored]
+        assert rows(findings, "code")[0] == "stale-snapshot-write"
         await pilot.press("down", "enter")
         await settle(pilot)
         witness = sorted(position[e] for e in stored[1].event_ids)

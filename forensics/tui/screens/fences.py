@@ -8,6 +8,7 @@ verdict; the what-if table below has one line per fence design.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import ClassVar
 
 from rich.text import Text
@@ -79,17 +80,22 @@ class FencesScreen(ForensicsScreen):
         "verdict other than ok: stuck-fence (the fence names an event that never landed), "
         "fence-break (accepted though the fence is not the event just before: the CAS did "
         "not hold), stale-snapshot-write (decided from a snapshot that missed an earlier "
-        "commit), unfenced-decision-write. Below: what each fence design would have done. "
-        "Tab moves between the two tables."
+        "commit), unfenced-decision-write. The screen opens on the first write that corrupted "
+        "the log; v cycles a verdict filter (not ok, then each verdict, then all). Below: "
+        "what each fence design would have done. Tab moves between the two tables."
     )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "walk", "Next verdict"),
+        Binding("v", "verdict", "Verdict filter"),
         Binding("escape,q", "back", "Back"),
     ]
 
     def __init__(self, run_id: str, replays: SharedReplays | None = None) -> None:
         super().__init__()
         self.run_id, self.shared = run_id, replays
+        self.chain: list[Row] = []
+        self.verdict: str | None = None  # the filter: None (all), "not ok" or one verdict
+        self.basis = ""
 
     def compose(self) -> ComposeResult:
         cursor = self.forensics.cursor
@@ -119,13 +125,28 @@ class FencesScreen(ForensicsScreen):
     def _loaded(
         self, shared: SharedReplays, chain: list[Row], whatif: list[Row], basis: str
     ) -> None:
-        self.shared = shared
-        judged = sum(1 for row in chain if row[6] != "ok")
-        verdicts = f"{judged} not ok" if judged else "all ok"
-        title = f"{self.run_id} · {len(chain)} writes · {verdicts} · by {basis}"
-        self.query_one("#fences-title", Static).update(title)
-        self.query_one("#fences-chain", PagedTable).set_source(ListSource(CHAIN_FIELDS, chain))
+        self.shared, self.chain, self.basis = shared, chain, basis
+        first = next((n for n, row in enumerate(chain) if row[6] in CORRUPTING), 0)
+        self._show_chain(cursor=first)
         self.query_one("#fences-whatif", PagedTable).set_source(ListSource(WHATIF_FIELDS, whatif))
+
+    def _show_chain(self, cursor: int = 0) -> None:
+        """The chain under the verdict filter, and a title counting each verdict."""
+        counts = Counter(str(row[6]) for row in self.chain if row[6] != "ok")
+        verdicts = ", ".join(f"{n} {v}" for v, n in sorted(counts.items(), key=_by_verdict))
+        shown = [row for row in self.chain if _passes(self.verdict, str(row[6]))]
+        where = f" · showing {self.verdict} ({len(shown)})" if self.verdict else ""
+        title = (f"{self.run_id} · {len(self.chain)} writes · {verdicts or 'all ok'}"
+                 f" · by {self.basis}{where} · v filters by verdict")  # fmt: skip
+        self.query_one("#fences-title", Static).update(title)
+        table = self.query_one("#fences-chain", PagedTable)
+        table.set_source(ListSource(CHAIN_FIELDS, shown), cursor=cursor)
+
+    def action_verdict(self) -> None:
+        present = sorted({str(row[6]) for row in self.chain if row[6] != "ok"}, key=_rank)
+        cycle: list[str | None] = [None, "not ok", *present, "ok"]
+        self.verdict = cycle[(cycle.index(self.verdict) + 1) % len(cycle)]
+        self._show_chain()
 
     def on_paged_table_row_highlighted(self, event: PagedTable.RowHighlighted) -> None:
         if not event.table.has_focus:
@@ -149,6 +170,24 @@ class FencesScreen(ForensicsScreen):
                 table.move_cursor(index, center=True)
                 return
         self.notify("every write of the chain is ok", timeout=3)
+
+
+CORRUPTING = ("stale-snapshot-write", "fence-break", "stuck-fence")
+
+
+def _rank(verdict: str) -> int:
+    order = (*CORRUPTING, "unfenced-decision-write")
+    return order.index(verdict) if verdict in order else len(order)
+
+
+def _by_verdict(item: tuple[str, int]) -> int:
+    return _rank(item[0])
+
+
+def _passes(chosen: str | None, verdict: str) -> bool:
+    if chosen is None:
+        return True
+    return verdict != "ok" if chosen == "not ok" else verdict == chosen
 
 
 CHAIN_COLUMNS = (

@@ -23,6 +23,7 @@ from forensics.tui.replaydata import (
     GROUP_FIELDS,
     ReplayGroup,
     SharedReplays,
+    first_notable,
     load_replays,
     replay_groups,
 )
@@ -133,7 +134,8 @@ class ReplaysScreen(ForensicsScreen):
         self.marked = [m for m in self.marked if m in {g.group for g in groups}]
         self.query_one("#replays-summary", Static).update(f"{self.run_id} · {summary}")
         rows = tuple(g.row() for g in groups)
-        self.query_one(PagedTable).set_source(ListSource(GROUP_FIELDS, rows))
+        start = first_notable(groups)  # open where the story is, not on g1
+        self.query_one(PagedTable).set_source(ListSource(GROUP_FIELDS, rows), cursor=start)
         if not groups:
             self.query_one("#replays-members-text", Static).update(
                 "No replays: the log holds no replay-origin writes and no traces were imported."

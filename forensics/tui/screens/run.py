@@ -19,18 +19,20 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import Footer, Header, Static, TabbedContent, TabPane, Tabs
 
-from forensics.errors import UsageError
-from forensics.model import Finding
+from forensics.analysis.ranks import rank
+from forensics.model import SEVERITIES, Finding, Story
 from forensics.tui import format as fmt
 from forensics.tui.commands import Command
 from forensics.tui.data import RunHeader, event_detail, positions, run_header
 from forensics.tui.findings import load_findings
 from forensics.tui.screens.base import ForensicsScreen
 from forensics.tui.sources import EventsSource, LanesSource
-from forensics.tui.widgets.event_detail import EventDetail
+from forensics.tui.storydata import reference, run_story, write_markdown, write_report
+from forensics.tui.widgets.event_detail import EventDetail, lane_text
 from forensics.tui.widgets.filter_bar import FilterBar
 from forensics.tui.widgets.findings_panel import FindingsPanel
 from forensics.tui.widgets.paged_table import Column, PagedTable, Row
+from forensics.tui.widgets.story_banner import StoryBanner
 
 NARROW = 110  # below this width the detail pane goes under the list
 _SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
@@ -45,12 +47,16 @@ class RunScreen(ForensicsScreen):
     HELP = (
         "One run's event log in replay (eventId) order. The first column flags events that "
         "findings point at (✗ error, ! warning, i info). Enter on a finding or a lane marks "
-        "its events and jumps to the first; n / N walk the marked (or else the flagged) "
-        "events. Lane glyphs: c created, s started, r retrying, ✓ completed, ✗ failed, "
+        "its events and jumps to the first (the list shows errors and warnings; i adds the "
+        "info findings); n / N walk the marked "
+        "events, else the errors; w / W the warnings. A run that failed or has errors opens "
+        "on its story: the headline, the root cause, and the cursor on its event. "
+        "Lane glyphs: c created, s started, r retrying, ✓ completed, ✗ failed, "
         "h hook received, d disposed, ! conflict, x cancelled, a attribute set, . noop. "
-        "r shows the run's replays (grouped by digest), c its fence chain; w writes the "
-        "run's HTML report (as `forensics report RUN`) to the current folder. R reloads the run "
-        "after an import or a check changed it."
+        "r shows the run's replays (grouped by digest), c its fence chain; y copies a "
+        "reference to the event under the cursor (wrun_…#131), m writes the story as "
+        "Markdown and H the run's HTML report (as `forensics report RUN`) to the current "
+        "folder. R reloads the run after an import or a check changed it."
     )
     BINDINGS: ClassVar[list[BindingType]] = [
         # the tabs name their keys, so the footer keeps its room for the rest
@@ -58,13 +64,18 @@ class RunScreen(ForensicsScreen):
         Binding("l", "view('lanes')", "Lanes", show=False),
         Binding("f", "view('findings')", "Findings", show=False),
         Binding("slash", "filter", "Filter"),
-        Binding("n", "walk(1)", "Next mark"),
-        Binding("N", "walk(-1)", "Prev mark", show=False),
+        Binding("n", "walk(1, 'error')", "Next error"),
+        Binding("N", "walk(-1, 'error')", "Prev error", show=False),
+        Binding("w", "walk(1, 'warning')", "Next warning", show=False),
+        Binding("W", "walk(-1, 'warning')", "Prev warning", show=False),
+        Binding("y", "copy_reference", "Copy ref", show=False),
+        Binding("m", "markdown", "Story .md", show=False),
+        Binding("i", "info", "Info findings", show=False),
         Binding("t", "time", "Created/written time", show=False),
         Binding("d", "detail", "Detail pane", show=False),
         Binding("r", "replays", "Replays"),
         Binding("c", "fences", "Fences"),
-        Binding("w", "report", "Write report", show=False),
+        Binding("H", "report", "Write report", show=False),
         Binding("R", "reload", "Reload", show=False),
         Binding("escape,q", "back", "Back"),
     ]
@@ -78,7 +89,10 @@ class RunScreen(ForensicsScreen):
         self.total = 0
         self.findings: list[Finding] = []
         self.flags: dict[str, str] = {}  # event id -> worst severity of the findings on it
-        self.flagged: list[int] = []  # log positions of flagged events
+        self.flagged: dict[str, list[int]] = {}  # severity -> log positions it flags
+        self.story: Story | None = None
+        self.show_info = False  # the findings list shows errors and warnings unless asked
+        self.note = ""
         self.lane_flags: dict[str, str] = {}  # correlation id -> worst severity on it
         self.marked: list[int] = []  # log positions marked by the chosen finding or lane
         self._started = False  # header and findings asked for (after the first page)
@@ -87,6 +101,7 @@ class RunScreen(ForensicsScreen):
         cursor = self.forensics.cursor
         yield Header()
         yield Static(Text(self.run_id), id="run-header", markup=False)
+        yield StoryBanner(id="story")
         with Horizontal(id="run-body"):
             with TabbedContent(initial=self.initial_view, id="run-views"):
                 with TabPane("Events e", id="events"):
@@ -191,14 +206,30 @@ class RunScreen(ForensicsScreen):
         cur = self.forensics.cursor()
         try:
             findings, note = load_findings(self.forensics.store, cur, self.run_id)
-            ids = sorted({e for f in findings for e in f.event_ids})
-            flagged = positions(cur, self.run_id, ids)
+            findings.sort(key=rank)  # root causes first
+            flagged = {
+                sev: positions(cur, self.run_id, sorted({e for f in found for e in f.event_ids}))
+                for sev in SEVERITIES
+                if (found := [f for f in findings if f.severity == sev])
+            }
+            story = run_story(cur, self.run_id, findings) if "error" in flagged else None
         finally:
             cur.close()
         self.app.call_from_thread(self._show_findings, findings, note, flagged)
+        self.app.call_from_thread(self._show_story, story)
 
-    def _show_findings(self, findings: list[Finding], note: str, flagged: list[int]) -> None:
-        self.findings, self.flagged = findings, flagged
+    def _show_story(self, story: Story | None) -> None:
+        """Open on the problem: the banner, and the cursor on the root cause's event."""
+        self.story = story
+        self.query_one(StoryBanner).show_story(story)
+        table = self.query_one("#events-table", PagedTable)
+        if story and story.root_cause and story.root_cause.event.position and table.cursor_row == 0:
+            self._go_to(story.root_cause.event.position)
+
+    def _show_findings(
+        self, findings: list[Finding], note: str, flagged: dict[str, list[int]]
+    ) -> None:
+        self.findings, self.flagged, self.note = findings, flagged, note
         self.flags = {}
         self.lane_flags = {}
         for finding in sorted(findings, key=lambda f: -_SEVERITY_RANK.get(f.severity, 3)):
@@ -206,11 +237,22 @@ class RunScreen(ForensicsScreen):
                 self.flags[event_id] = finding.severity
             if finding.correlation_id:
                 self.lane_flags[finding.correlation_id] = finding.severity
-        self.query_one(FindingsPanel).show(findings, note)
-        tab = self.query_one(TabbedContent).get_tab("findings")
-        tab.label = f"Findings {len(findings)} f" if findings else "Findings f"
+        self._list_findings()
         self.query_one("#events-table", PagedTable).redraw()
         self.query_one("#lanes-table", PagedTable).redraw()
+
+    def _list_findings(self) -> None:
+        shown = [f for f in self.findings if self.show_info or f.severity != "info"]
+        hidden = len(self.findings) - len(shown)
+        note = self.note if not hidden else f"{hidden} info finding(s) not shown: press i."
+        self.query_one(FindingsPanel).show(shown, note)
+        tab = self.query_one(TabbedContent).get_tab("findings")
+        tab.label = f"Findings {len(shown)} f" if shown else "Findings f"
+
+    def action_info(self) -> None:
+        self.show_info = not self.show_info
+        self._list_findings()
+        self.notify("info findings " + ("shown" if self.show_info else "hidden"), timeout=2)
 
     # -- views ----------------------------------------------------------------------------
 
@@ -310,10 +352,13 @@ class RunScreen(ForensicsScreen):
             self._go_to(self.marked[0])
         self.query_one("#events-table", PagedTable).redraw()
 
-    def action_walk(self, step: int) -> None:
-        stops = self.marked or self.flagged
+    def action_walk(self, step: int, severity: str = "error") -> None:
+        """n/N: the marked events, else the errors; w/W: the warnings."""
+        stops = (self.marked if severity == "error" else []) or self.flagged.get(severity, [])
         if not stops:
-            self.notify("nothing marked or flagged in this run", timeout=3)
+            other = "w walks the warnings" if severity == "error" else "n walks the errors"
+            self.notify(f"no {severity}s {'marked ' if self.marked else ''}in this run; {other}",
+                        timeout=3)  # fmt: skip
             return
         table = self.query_one("#events-table", PagedTable)
         row = table.row_at(table.cursor_row)
@@ -347,6 +392,30 @@ class RunScreen(ForensicsScreen):
 
         self.app.push_screen(FencesScreen(self.run_id))
 
+    def action_copy_reference(self) -> None:
+        table = self.query_one("#events-table", PagedTable)
+        row = table.row_at(table.cursor_row)
+        text = reference(self.run_id, int(row[0]) if row is not None else None)
+        self.app.copy_to_clipboard(text)  # OSC 52: works over ssh and in tmux
+        self.notify(f"copied {text}", timeout=3, markup=False)
+
+    def action_markdown(self) -> None:
+        if self.story is None:
+            self.notify("building the story…", timeout=3)
+        self.write_markdown()
+
+    @work(thread=True, group="markdown", exit_on_error=False)
+    def write_markdown(self) -> None:
+        story = self.story
+        if story is None:
+            cur = self.forensics.cursor()
+            try:
+                story = run_story(cur, self.run_id, list(self.findings))
+            finally:
+                cur.close()
+        path = write_markdown(story)
+        self.app.call_from_thread(self.notify, f"wrote {path}", timeout=8, markup=False)
+
     def action_report(self) -> None:
         self.notify(f"writing the report of {self.run_id}…", timeout=3, markup=False)
         self.write_report(Path(f"{self.run_id}.html"))
@@ -354,16 +423,9 @@ class RunScreen(ForensicsScreen):
     @work(thread=True, group="report", exit_on_error=False)
     def write_report(self, path: Path) -> None:
         """The run's HTML report (what `forensics report RUN` writes), in the current folder."""
-        try:
-            from forensics.report import write_run_report
-        except ImportError as exc:
-            raise UsageError(
-                f"reports need plotly ({exc.name} is missing)",
-                hint="pip install 'forensics[report]'",
-            ) from exc
         cur = self.forensics.cursor()
         try:
-            written = write_run_report(cur, self.run_id, path)
+            written = write_report(cur, self.run_id, path)
         finally:
             cur.close()
         self.app.call_from_thread(self.notify, f"wrote {written}", timeout=8)
@@ -385,17 +447,3 @@ class RunScreen(ForensicsScreen):
             self._focus_view(self.query_one(TabbedContent).active or "events")
             return
         super().action_back()
-
-
-def lane_text(table: PagedTable, row: Row) -> Text:
-    """The detail pane for a lane: its entity and each event with its log position."""
-    lines = [
-        Text(str(table.value(row, "lane")), style="bold"),
-        Text(f"{table.value(row, 'kind')} · {table.value(row, 'name') or '(no name)'}"),
-        Text(""),
-    ]
-    for mark in str(table.value(row, "marks") or "").split():
-        pos, _, event_type = mark.partition(":")
-        lines.append(Text(f"{'#' + pos:>6}  {fmt.lane_glyph(event_type)}  {event_type}"))
-    lines += [Text(""), Text("Enter marks these events in the log", style="italic")]
-    return Text("\n").join(lines)

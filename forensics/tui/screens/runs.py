@@ -35,6 +35,7 @@ def findings_tone(text: object) -> str | None:
 COLUMNS = (
     Column("run_id", "run", 31),
     Column("status", "status", 9, tone=lambda v: fmt.tone_of(fmt.STATUS_TONES, v)),
+    Column("error_code", "error", 12, fmt=lambda v: "" if v is None else str(v)),
     Column(
         "verdict",
         "verdict",
@@ -62,8 +63,9 @@ class RunsScreen(ForensicsScreen):
     HELP = (
         "Every run in the store. Verdicts and finding counts come from the last "
         "`forensics check` (unchecked runs say so). Enter opens a run. / filters: words "
-        "match the run id, workflow, status, verdict or finding codes; status:failed, "
-        "code:duplicate-creation, wf:approval or run:01KS look in one column."
+        "match the run id, workflow, status, error code, verdict or finding codes;"
+        " status:failed, error:CORRUPTED_EVENT_LOG, code:duplicate-creation, wf:approval or"
+        " run:01KS look in one column."
     )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "open", "Open"),

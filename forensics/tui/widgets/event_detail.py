@@ -18,7 +18,8 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from forensics.tui.widgets.paged_table import plain
+from forensics.tui import format as fmt
+from forensics.tui.widgets.paged_table import PagedTable, Row, plain
 
 _IDS = (
     ("event_id", "event"),
@@ -109,3 +110,17 @@ class EventDetail(VerticalScroll, can_focus=True):
     def show_event(self, fields: dict[str, Any], copies: int) -> None:
         self.show(render_event(fields, copies) if fields else Text("event not found"))
         self.event_id = fields.get("event_id")
+
+
+def lane_text(table: PagedTable, row: Row) -> Text:
+    """The detail pane for a lane: its entity and each event with its log position."""
+    lines = [
+        Text(str(table.value(row, "lane")), style="bold"),
+        Text(f"{table.value(row, 'kind')} · {table.value(row, 'name') or '(no name)'}"),
+        Text(""),
+    ]
+    for mark in str(table.value(row, "marks") or "").split():
+        pos, _, event_type = mark.partition(":")
+        lines.append(Text(f"{'#' + pos:>6}  {fmt.lane_glyph(event_type)}  {event_type}"))
+    lines += [Text(""), Text("Enter marks these events in the log", style="italic")]
+    return Text("\n").join(lines)

@@ -50,7 +50,7 @@ def finding_text(finding: Finding) -> RenderableType:
     if finding.fatal_in:
         parts.append(Text(f"Fatal in: {' '.join(finding.fatal_in)}", style="bold"))
     else:
-        parts.append(Text("Fatal in no era: a replay consumes it."))
+        parts.append(Text("Fatal in: none. No replay fails on this event itself."))
     if finding.replay_message:
         parts.append(Text.assemble(("A replay would report: ", "bold"), finding.replay_message))
     rules = invariants_of(finding.code, finding.evidence)
