@@ -18,6 +18,7 @@ import re
 from importlib.resources import files
 from typing import Final
 
+from forensics.analysis.dialect import render
 from forensics.analysis.vocab import (
     CORRUPTION_CODES,
     CORRUPTION_PREFIXES,
@@ -29,16 +30,18 @@ from forensics.analysis.vocab import (
     sql_list,
 )
 
-ENTITY_EVENT: Final = (
-    "(starts_with(event_type, 'step_') OR starts_with(event_type, 'hook_')"
-    " OR starts_with(event_type, 'wait_'))"
+# Fragments in the portable dialect (`forensics.analysis.dialect`); the upper-case names
+# without `_P` are their DuckDB forms, which the per-run detectors use.
+ENTITY_EVENT_P: Final = (
+    "(fx_starts_with(event_type, 'step_') OR fx_starts_with(event_type, 'hook_')"
+    " OR fx_starts_with(event_type, 'wait_'))"
 )
 # Seeded ULID correlation ids (`step_01…`, 31 characters) are grouped by the end of their
 # body, so one body under two prefixes lands in one group (12 characters: short strings are
 # stored inline, which makes this key cheap; two bodies sharing their last 12 characters are
 # merely one more suspect). Counters (`step_00…1`) stay whole: each kind counts on its own.
-GKEY: Final = (
-    f"CASE WHEN correlation_id IS NULL OR NOT {ENTITY_EVENT} THEN NULL"
+GKEY_P: Final = (
+    f"CASE WHEN correlation_id IS NULL OR NOT {ENTITY_EVENT_P} THEN NULL"
     " WHEN length(correlation_id) = 31 AND substr(correlation_id, 6, 2) <> '00'"
     " THEN right(correlation_id, 12) ELSE correlation_id END"
 )
@@ -47,56 +50,20 @@ ULID_CID: Final = (
     " AND substr(correlation_id, 6, 2) <> '00')"
 )
 SLOT_ID: Final = "substr(event_id, length(event_id) - 25, 2) = '00'"
-MESSAGE_SQL: Final = (
-    "coalesce(json_extract_string(payload_decoded, '$.message'),"
-    " CASE WHEN json_type(payload_decoded) = 'VARCHAR' THEN payload_decoded ->> '$' END)"
+MESSAGE_P: Final = (
+    "coalesce(fx_json_text(payload_decoded, '$.message'), fx_json_string(payload_decoded))"
 )
-CORRUPT_SQL: Final = (
+CORRUPT_P: Final = (
     "(event_type IN ('run_failed', 'workflow_failed') AND ("
-    f"json_extract_string(event_data, '$.errorCode') IN {sql_list(CORRUPTION_CODES)} OR "
-    + " OR ".join(f"starts_with({MESSAGE_SQL}, '{p}')" for p in CORRUPTION_PREFIXES)
+    f"fx_json_text(event_data, '$.errorCode') IN {sql_list(CORRUPTION_CODES)} OR "
+    + " OR ".join(f"fx_starts_with({MESSAGE_P}, '{p}')" for p in CORRUPTION_PREFIXES)
     + "))"
 )
-_NOT_STAGED: Final = "NOT staged"
-# The XOR of a run's content hashes, as its two 64-bit halves: DuckDB's `bit_xor` over the
-# 128-bit hash itself is two orders of magnitude slower once there are thousands of runs.
-CONTENT_X: Final = (
-    "bit_xor((content_hash >> 64)::UBIGINT) || ':'"
-    " || bit_xor((content_hash & 18446744073709551615::UHUGEINT)::UBIGINT)"
-)
-
-_VOCAB: Final = {
-    "RUN_OPENING": sql_list(RUN_OPENING),
-    "RUN_TERMINAL": sql_list(RUN_TERMINAL),
-    "RESOLUTION": sql_list(RESOLUTION),
-    "CREATION": sql_list(CREATION),
-}
-
-
-def _load(name: str, fragments: dict[str, str]) -> str:
-    """The statement in `sql/<name>.sql` without its leading comment, `{UPPER}` names filled
-    in (lower-case `{names}` are filled by the caller at run time)."""
-    text = (files("forensics.analysis") / "sql" / f"{name}.sql").read_text(encoding="utf-8")
-    lines = text.splitlines()
-    while lines and lines[0].startswith("--"):
-        lines.pop(0)
-    body = "\n".join(lines)
-    return re.sub(r"\{([A-Z_]+)\}", lambda m: {**_VOCAB, **fragments}[m.group(1)], body)
-
-
-_COMMON: Final = {
-    "CONTENT_X": CONTENT_X,
-    "NOT_STAGED": _NOT_STAGED,
-    "CORRUPT_SQL": CORRUPT_SQL,
-    "ULID_CID": ULID_CID,
-    "SLOT_ID": SLOT_ID,
-}
-# What the events of a run say, one row per run (`_fx_facts_ev`); `{where}` picks the runs.
-FACTS_EV_SQL: Final = _load("facts_ev", _COMMON)
-# What the sieve's statistics of a run depend on (see the file).
-KEY_SQL: Final = _load("key", _COMMON)
-# Run-level facts: `_fx_facts_ev` joined with run records, entity rows and traces.
-FACTS_SQL: Final = _load("facts", {})
+ENTITY_EVENT: Final = render(ENTITY_EVENT_P, "duckdb")
+GKEY: Final = render(GKEY_P, "duckdb")
+MESSAGE_SQL: Final = render(MESSAGE_P, "duckdb")
+CORRUPT_SQL: Final = render(CORRUPT_P, "duckdb")
+CONTENT_X: Final = render("fx_content_x(content_hash)", "duckdb")
 
 # `packed` holds byte-sized counts (creations, hook conflicts, terminals, starts, retries,
 # events without a commit time): an entity with 255 events or more is a suspect anyway, so a
@@ -117,14 +84,6 @@ PACKED_FIELDS: Final = (
     "n_retrying",
     "n_unkeyed",
 )
-_IS_CREATION: Final = f"(event_type IN {sql_list(CREATION)})::BIGINT"
-_NOT_TERMINAL: Final = f"(event_type NOT IN {sql_list(TERMINAL)})::BIGINT"
-
-# Order tests in two numbers, per (run, entity): see the file.
-ENTITY_STATS_SQL: Final = _load(
-    "entity_stats",
-    {"PACK": _PACK, "IS_CREATION": _IS_CREATION, "NOT_TERMINAL": _NOT_TERMINAL, "GKEY": GKEY},
-)
 
 
 def unpack(packed: int) -> dict[str, int]:
@@ -132,22 +91,68 @@ def unpack(packed: int) -> dict[str, int]:
     return {name: (packed >> (8 * i)) & 255 for i, name in enumerate(PACKED_FIELDS)}
 
 
-# Commit-time buckets as wide as the inversion tolerance: see the file.
-BUCKETS_SQL: Final = _load("buckets", {"SLOT_ID": SLOT_ID})
-
-
 def _base32(column: str) -> str:
-    """SQL for the value of a 16-character Crockford body (as HUGEINT)."""
+    """Portable SQL for the value of a 16-character Crockford body (a 128-bit integer)."""
     alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
     terms = [
-        f"(instr('{alphabet}', substr({column}, {i + 1}, 1)) - 1)::HUGEINT * {32 ** (15 - i)}"
+        f"fx_int128((instr('{alphabet}', substr({column}, {i + 1}, 1)) - 1)) * {32 ** (15 - i)}"
         for i in range(16)
     ]
     return "(" + " + ".join(terms) + ")"
 
 
-# Suspect runs and suspect (run, entity) groups: see the files.
-SUSPECT_RUNS_SQL: Final = _load(
-    "suspect_runs", {"BODY_HI": _base32("body_hi"), "BODY_LO": _base32("body_lo")}
-)
-SUSPECT_ENTITIES_SQL: Final = _load("suspect_entities", {})
+_FRAGMENTS: Final = {
+    "RUN_OPENING": sql_list(RUN_OPENING),
+    "RUN_TERMINAL": sql_list(RUN_TERMINAL),
+    "RESOLUTION": sql_list(RESOLUTION),
+    "CREATION": sql_list(CREATION),
+    "NOT_STAGED": "NOT staged",
+    "CORRUPT": CORRUPT_P,
+    "ULID_CID": ULID_CID,
+    "SLOT_ID": SLOT_ID,
+    "GKEY": GKEY_P,
+    "PACK": _PACK,
+    "IS_CREATION": f"(event_type IN {sql_list(CREATION)})::BIGINT",
+    "NOT_TERMINAL": f"(event_type NOT IN {sql_list(TERMINAL)})::BIGINT",
+    "BODY_HI": _base32("body_hi"),
+    "BODY_LO": _base32("body_lo"),
+}
+# Each statement's file and the table (DuckDB) or view (Spark) it makes. `key` (what kept
+# statistics depend on) serves DuckDB's store only.
+STATEMENTS: Final = {
+    "facts_ev": "_fx_facts_ev",
+    "key": "_fx_key",
+    "facts": "_fx_facts",
+    "entity_stats": "_fx_ent",
+    "buckets": "_fx_buckets",
+    "suspect_runs": "_fx_suspect_runs",
+    "suspect_entities": "_fx_suspect_groups",
+}
+
+
+def select(name: str, engine: str) -> str:
+    """The query of `sql/<name>.sql` for `engine`: comments dropped, `{UPPER}` fragments
+    filled in and macros expanded (lower-case `{names}` are filled in by the caller)."""
+    text = (files("forensics.analysis") / "sql" / f"{name}.sql").read_text(encoding="utf-8")
+    lines = [ln for ln in text.splitlines() if not ln.lstrip().startswith("--")]
+    body = re.sub(r"\{([A-Z_0-9]+)\}", lambda m: _FRAGMENTS[m.group(1)], "\n".join(lines))
+    return render(body, engine)
+
+
+def _duckdb(name: str) -> str:
+    return f"CREATE OR REPLACE TEMP TABLE {STATEMENTS[name]} AS\n" + select(name, "duckdb")
+
+
+# What the events of a run say, one row per run; `{where}` picks the runs.
+FACTS_EV_SQL: Final = _duckdb("facts_ev")
+# What the sieve's statistics of a run depend on (kept statistics hold while it does).
+KEY_SQL: Final = _duckdb("key")
+# Run-level facts: `_fx_facts_ev` joined with run records, entity rows and traces.
+FACTS_SQL: Final = _duckdb("facts")
+# Order and count tests per (run, entity); `{width}` is the inversion tolerance in ms.
+ENTITY_STATS_SQL: Final = _duckdb("entity_stats")
+# Commit-time buckets as wide as the inversion tolerance.
+BUCKETS_SQL: Final = _duckdb("buckets")
+# Suspect runs and suspect (run, entity) groups.
+SUSPECT_RUNS_SQL: Final = _duckdb("suspect_runs")
+SUSPECT_ENTITIES_SQL: Final = _duckdb("suspect_entities")

@@ -2,7 +2,6 @@
 -- event other than a creation was committed no later than the first creation (or there is
 -- none); `last_mark` is odd when some event other than a terminal was committed no earlier
 -- than the (single) terminal, a `hook_received` counting as `{width}` ms later than it was.
-CREATE OR REPLACE TEMP TABLE _fx_ent AS
 SELECT run_id, gkey,
     count(*) AS n_rows,
     sum({PACK}) AS packed,
@@ -13,17 +12,17 @@ SELECT run_id, gkey,
         + {NOT_TERMINAL}) AS last_mark,
     min(ident) AS ident_lo, max(ident) AS ident_hi
 FROM (
-    SELECT *, CASE WHEN name IS NOT NULL THEN hash(name) END AS ident
+    SELECT *, CASE WHEN name IS NOT NULL THEN fx_hash(name) END AS ident
     FROM (
         SELECT run_id, event_type, {GKEY} AS gkey,
-            epoch_ms(coalesce(write_time, created_at)) AS k,
+            fx_epoch_ms(coalesce(write_time, created_at)) AS k,
             CASE left(correlation_id, 5) WHEN 'step_' THEN 1 WHEN 'hook_' THEN 2
                  WHEN 'wait_' THEN 4 ELSE 8 END AS kind_bit,
             CASE left(event_type, 5) WHEN 'step_' THEN 1 WHEN 'hook_' THEN 2
                  WHEN 'wait_' THEN 4 ELSE 0 END AS type_bit,
-            CASE WHEN starts_with(event_type, 'step_') THEN event_data ->> '$.stepName'
-                 WHEN starts_with(event_type, 'hook_') THEN event_data ->> '$.token'
-                 WHEN starts_with(event_type, 'wait_') THEN event_data ->> '$.resumeAt'
+            CASE WHEN fx_starts_with(event_type, 'step_') THEN fx_json_text(event_data, '$.stepName')
+                 WHEN fx_starts_with(event_type, 'hook_') THEN fx_json_text(event_data, '$.token')
+                 WHEN fx_starts_with(event_type, 'wait_') THEN fx_json_text(event_data, '$.resumeAt')
             END AS name
         FROM events
         WHERE NOT staged {scope}

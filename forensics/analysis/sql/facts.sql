@@ -1,14 +1,13 @@
 -- Run-level facts: `_fx_facts_ev` joined with run records, entity rows and traces.
-CREATE OR REPLACE TEMP TABLE _fx_facts AS
 WITH ev AS (SELECT * FROM _fx_facts_ev),
 rr AS (
     SELECT run_id, workflow_name, status, started_at,
-        hash(import_id, workflow_name, status, started_at, spec_version, error_code) AS h
+        fx_hash(import_id, workflow_name, status, started_at, spec_version, error_code) AS h
     FROM run_records {where}
 ),
 en AS (
     SELECT run_id, count(*) AS n,
-        bit_xor(hash(entity_id, kind, name, token, status, completed_at, resume_at,
+        bit_xor(fx_hash(entity_id, kind, name, token, status, completed_at, resume_at,
                      import_id, source_location)) AS h
     FROM entities {where}
     GROUP BY run_id
@@ -32,8 +31,8 @@ SELECT coalesce(ev.run_id, rr.run_id, en.run_id) AS run_id,
     coalesce(ev.n_res, 0) AS n_res, coalesce(ev.n_hook_wait_res, 0) AS n_hook_wait_res,
     coalesce(ev.n_conflict_rows, 0) AS n_conflict_rows, ev.prefix_lo, ev.prefix_hi,
     coalesce(ev.n_slot_rows, 0) AS n_slot_rows, ev.slot_hi,
-    md5(concat_ws('|', $settings, ev.n_rows, ev.content_x, ev.n_conflict_rows, rr.h, en.n,
-                  en.h, tr.n, tr.hi)) AS fingerprint
+    fx_fingerprint($settings, ev.n_rows, ev.content_x, ev.n_conflict_rows, rr.h, en.n,
+                   en.h, tr.n, tr.hi) AS fingerprint
 FROM ev
 FULL OUTER JOIN rr ON rr.run_id = ev.run_id
 FULL OUTER JOIN en ON en.run_id = coalesce(ev.run_id, rr.run_id)

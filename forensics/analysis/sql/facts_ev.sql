@@ -1,8 +1,7 @@
 -- What the events of a run say, one row per run (`_fx_facts_ev`); `{where}` picks the runs.
-CREATE OR REPLACE TEMP TABLE _fx_facts_ev AS
     SELECT run_id,
         count(*) AS n_rows,
-        {CONTENT_X} AS content_x,
+        fx_content_x(content_hash) AS content_x,
         count(*) FILTER (WHERE {NOT_STAGED}) AS n_events,
         count(*) FILTER (WHERE conflict) AS n_conflict_rows,
         max(created_at) AS last_at,
@@ -18,7 +17,7 @@ CREATE OR REPLACE TEMP TABLE _fx_facts_ev AS
         max(wf) AS event_workflow,
         max(core_version) AS core_version,
         max(deployment) AS deployment,
-        count(*) FILTER (WHERE starts_with(event_type, 'workflow_')) AS n_legacy,
+        count(*) FILTER (WHERE fx_starts_with(event_type, 'workflow_')) AS n_legacy,
         count(*) FILTER (WHERE event_type = 'step_created') AS n_step_created,
         max(spec_version) AS spec_version,
         count(*) FILTER (WHERE corrupt) AS n_corrupt,
@@ -37,14 +36,14 @@ CREATE OR REPLACE TEMP TABLE _fx_facts_ev AS
         SELECT run_id, event_id, event_type, staged, conflict, created_at, content_hash,
             spec_version,
             CASE WHEN event_type = 'run_created'
-                 THEN json_extract_string(event_data, '$.workflowName') END AS wf,
-            CASE WHEN event_type = 'run_created' THEN json_extract_string(event_data,
+                 THEN fx_json_text(event_data, '$.workflowName') END AS wf,
+            CASE WHEN event_type = 'run_created' THEN fx_json_text(event_data,
                 '$.executionContext.workflowCoreVersion') END AS core_version,
             CASE WHEN event_type = 'run_created'
-                 THEN json_extract_string(event_data, '$.deploymentId') END AS deployment,
-            CASE WHEN event_type IN ('run_failed', 'workflow_failed') THEN {CORRUPT_SQL} END
+                 THEN fx_json_text(event_data, '$.deploymentId') END AS deployment,
+            CASE WHEN event_type IN ('run_failed', 'workflow_failed') THEN {CORRUPT} END
                 AS corrupt,
-            extra IS NOT NULL AND coalesce(json_extract(extra, '$.analytics')::BOOLEAN, false)
+            extra IS NOT NULL AND fx_json_flag(extra, '$.analytics')
                 AS analytics,
             CASE WHEN event_type IN {CREATION} AND {ULID_CID}
                  THEN substr(correlation_id, 6, 10) END AS prefix,

@@ -1,5 +1,4 @@
 -- `packed` bytes: 0 creations, 1 hook conflicts, 2 terminals, 3 starts, 4 retries, 5 keyless.
-CREATE OR REPLACE TEMP TABLE _fx_suspect_groups AS
 SELECT run_id, gkey FROM (
     SELECT *, packed & 255 AS n_create, (packed >> 8) & 255 AS n_hook_conflict,
         (packed >> 16) & 255 AS n_term, (packed >> 24) & 255 AS n_started,

@@ -2,7 +2,6 @@
 -- lifecycle, a corrupted-log error, conflicts or slots, a possible race or inversion, a
 -- shared body or duplicate creation, or a hole among its seeded ordinals (bodies B0 + k: a
 -- replay numbering from a shorter log leaves one, and an ordinal regression hides there).
-CREATE OR REPLACE TEMP TABLE _fx_suspect_runs AS
 SELECT run_id FROM _fx_facts
 WHERE run_id IN (SELECT run_id FROM _fx_scope) AND n_events > 0 AND (
     (n_bodies > 0 AND {BODY_HI} - {BODY_LO} + 1 > n_bodies
