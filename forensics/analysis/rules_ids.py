@@ -263,3 +263,22 @@ def regressions(order: Sequence[str], batch_of: dict[str, int]) -> list[tuple[st
             out.append((cid, done[1]))
         current = max(filter(None, (current, (body, cid))), default=None)
     return out
+
+
+def facts_may_hit(f: dict[str, Any]) -> bool:
+    """Whether a run's facts (a `_fx_facts` row) leave `correlation-prefix-mismatch` or
+    `seed-mismatch` possible; a fleet engine sends only such runs' events to the detectors."""
+    if f["prefix_lo"] is not None:
+        started = _ms(f["record_started_at"])
+        expected = encode_time(started) if started is not None else None
+        if not (
+            {f["prefix_lo"], f["prefix_hi"]} <= {expected}
+            or (expected is None and f["prefix_lo"] == f["prefix_hi"])
+        ):
+            return True
+    if f["body_lo"] is None or f["workflow_name"] is None:
+        return False
+    candidates = _started_candidates(f)
+    return bool(candidates) and not _seeded(
+        f["run_id"], f["workflow_name"], candidates, f["body_lo"], f["body_hi"]
+    )

@@ -282,3 +282,40 @@ def write_quarantine(
     if rows:
         con.executemany("INSERT INTO quarantine VALUES (?,?,?,?,?,?, now())", rows)
     return len(rows)
+
+
+# How a row read back from the fleet layout is recognised as already held (see
+# `insert_fleet_rows`); events are left to `reconcile`.
+_FLEET_HELD = {
+    "events": "false",
+    "run_records": "EXISTS (SELECT 1 FROM run_records h WHERE h.run_id = f.run_id)",
+    "entities": (
+        "EXISTS (SELECT 1 FROM entities h WHERE h.run_id = f.run_id"
+        " AND h.entity_id = f.entity_id AND h.source_location = f.source_location)"
+    ),
+}
+
+
+def insert_fleet_rows(
+    con: duckdb.DuckDBPyConnection, import_id: int, table: str, relation: str
+) -> int:
+    """Insert the fleet-layout rows of `table` in `relation` as rows of `import_id` (the
+    partition column dropped, text cast back to the store's types); returns how many."""
+    cols = [
+        r[0]
+        for r in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE table_name = ? ORDER BY column_index",
+            [table],
+        ).fetchall()
+    ]
+    given = {d[0] for d in con.execute(f"SELECT * FROM {relation} LIMIT 0").description or ()}
+    picked = ", ".join(
+        f"{int(import_id)} AS import_id" if c == "import_id" else f'f."{c}"'
+        for c in cols
+        if c in given
+    )
+    row = con.execute(
+        f"INSERT INTO {table} BY NAME SELECT {picked} FROM {relation} f"
+        f" WHERE NOT {_FLEET_HELD[table]}"
+    ).fetchall()
+    return int(row[0][0]) if row else 0
