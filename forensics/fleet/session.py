@@ -69,7 +69,7 @@ def start(
             f"Spark did not start ({where}): {str(exc).splitlines()[0][:300]}",
             hint="check --master/--remote and the cluster; Spark's own log says more",
         ) from exc
-    if remote or not spark.sparkContext.master.startswith("local"):
+    if remote or not (spark.sparkContext.master or "").startswith("local"):
         _ship(spark, remote is not None)
     return spark, True
 
