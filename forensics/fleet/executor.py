@@ -21,6 +21,7 @@ from forensics.analysis.rules_ids import facts_may_hit
 from forensics.analysis.scan import Settings
 from forensics.model import Finding
 from forensics.store import Store
+from forensics.store.ingest import from_hex128_sql
 
 RESULT_SCHEMA: Final = pa.schema(
     [
@@ -91,7 +92,10 @@ def _load(store: Store, events: pa.Table, aux: pa.Table) -> None:
     con = store.con
     keep = [c for c in events.column_names if c not in _FLEET_ONLY]
     con.register("_fleet_events", events.select(keep))
-    con.execute("INSERT INTO events BY NAME SELECT * FROM _fleet_events")
+    hashed = from_hex128_sql("content_hash")
+    con.execute(
+        f"INSERT INTO events BY NAME SELECT * REPLACE ({hashed} AS content_hash) FROM _fleet_events"
+    )
     con.unregister("_fleet_events")
     if aux.num_rows == 0:
         return

@@ -6,9 +6,9 @@
 
 `bucket` is the first 8 hex digits of md5(run_id) read as an unsigned number, modulo the
 bucket count: DuckDB, Spark and Python (`bucket_of`) compute the same value, so a reader
-can find a run's bucket without the manifest. The columns are the store's, with 128-bit
-integers (`content_hash`) as decimal text and JSON columns as text; the README documents
-them as a public interface. `forensics export --layout fleet` writes it from a store and
+can find a run's bucket without the manifest. The columns are the store's, with the 128-bit
+`content_hash` as 32 hex digits and JSON columns as text; the README documents them as a
+public interface. `forensics export --layout fleet` writes it from a store and
 `forensics convert --engine spark` writes it from raw exports.
 """
 
@@ -25,6 +25,7 @@ from typing import Any, Final
 
 from forensics.errors import InputError, UsageError
 from forensics.store import Store
+from forensics.store.ingest import hex128_sql
 
 LAYOUT: Final = "forensics-fleet"
 LAYOUT_VERSION: Final = 1
@@ -104,7 +105,7 @@ def read_manifest(text: str, where: str) -> Manifest:
 
 
 def _columns(store: Store, table: str) -> str:
-    """The select list of `table` with 128-bit integers as decimal text."""
+    """The select list of `table`: 128-bit hashes as hex text, JSON as text."""
     _, rows = store.query(
         "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ?"
         " ORDER BY column_index",
@@ -112,8 +113,12 @@ def _columns(store: Store, table: str) -> str:
     )
     out = []
     for name, kind in rows:
-        cast = "VARCHAR" if kind in ("HUGEINT", "UHUGEINT", "JSON") else None
-        out.append(f'CAST(r."{name}" AS {cast}) AS "{name}"' if cast else f'r."{name}"')
+        if kind == "UHUGEINT":
+            out.append(f'{hex128_sql(f"r.{name}")} AS "{name}"')
+        elif kind in ("HUGEINT", "JSON"):
+            out.append(f'CAST(r."{name}" AS VARCHAR) AS "{name}"')
+        else:
+            out.append(f'r."{name}"')
     return ", ".join(out)
 
 
