@@ -182,6 +182,11 @@ def _events_of(h: Hit, facts: dict[str, dict[str, Any]]) -> list[dict[str, Any]]
     return [{"event_id": e, **{k: facts.get(e, {}).get(k) for k in keep}} for e in h.event_ids]
 
 
+def verdict_without_findings(f: dict[str, Any]) -> RunVerdict:
+    """The verdict of a run (a `_fx_facts` row) no detector found anything in."""
+    return _verdict(f, [])
+
+
 def _verdict(f: dict[str, Any], hits: list[Hit]) -> RunVerdict:
     reason = _partial(f)
     severities = {h.severity for h in hits}

@@ -19,7 +19,7 @@ from forensics.analysis.ids import MAX_PLAUSIBLE_ORDINAL, seeded_b0
 from forensics.analysis.scan import Scan
 from forensics.analysis.seed import body_to_int, decode_time, encode_time, int_to_body, seed_string
 from forensics.analysis.sieve import ENTITY_EVENT, ULID_CID
-from forensics.analysis.versions import LINE_4, Line, run_lines
+from forensics.analysis.versions import LINE_4, Line, line_of, run_lines
 from forensics.analysis.vocab import CREATION, RESOLUTION
 
 _FIRST_EVENTS: Final = f"""
@@ -263,3 +263,22 @@ def regressions(order: Sequence[str], batch_of: dict[str, int]) -> list[tuple[st
             out.append((cid, done[1]))
         current = max(filter(None, (current, (body, cid))), default=None)
     return out
+
+
+def facts_may_hit(f: dict[str, Any]) -> bool:
+    """Whether a run's facts (a `_fx_facts` row) leave `correlation-prefix-mismatch` or
+    `seed-mismatch` possible; a fleet engine sends only such runs' events to the detectors."""
+    line = line_of(f["core_version"], f["spec_version"], f["deployment"])
+    if f["prefix_lo"] is not None:
+        expected, _ = _expected_prefix(f, line)
+        if not (
+            {f["prefix_lo"], f["prefix_hi"]} <= {expected}
+            or (expected is None and f["prefix_lo"] == f["prefix_hi"])
+        ):
+            return True
+    if f["body_lo"] is None or f["workflow_name"] is None or not line.seed_known:
+        return False
+    candidates = _started_candidates(f)
+    return bool(candidates) and not _seeded(
+        f["run_id"], f["workflow_name"], candidates, f["body_lo"], f["body_hi"]
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from dataclasses import replace
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import click
@@ -19,6 +20,7 @@ from forensics.analysis.invariants import invariants_of
 from forensics.analysis.ranks import rank, select
 from forensics.analysis.scan import Settings
 from forensics.cli import Context
+from forensics.cli.commands_fleet import check_on_spark, spark_options, spark_requested
 from forensics.cli.options import (
     SINCE,
     complete_runs,
@@ -124,21 +126,33 @@ def _settings_options(func: Any) -> Any:
               help="Only runs with events at/after TIME (ISO-8601, a date, 24h, 7d).")  # fmt: skip
 @_settings_options
 @format_option
+@spark_options
 @click.pass_obj
 def check_cmd(obj: Context, runs: tuple[str, ...], min_severity: str, codes: tuple[str, ...],
               exclude: tuple[str, ...], since: datetime | None, tolerance: int, window: int,
-              fmt: str) -> int:  # fmt: skip
+              fmt: str, engine: str, source: str | None, out: str | None, into: Path | None,
+              master: str | None, remote: str | None, conf: tuple[str, ...]) -> int:  # fmt: skip
     """Find corruption in every run (or RUNS): findings, verdicts, exit 1 on anomalies.
 
     Only runs whose events changed since the last check are analysed again; results are
     kept in the store's `findings` and `run_verdicts` tables. Errors and warnings are shown
     unless --min-severity says otherwise, root causes first. Exit code 1 when a finding of
-    severity warning or error is shown.
+    severity warning or error is shown. With --engine spark, every run of a fleet layout
+    (--from DIR_OR_URI) is checked on Apache Spark instead (see README).
     """
+    settings = Settings(inversion_tolerance_ms=tolerance, race_window_ms=window)
+    spark = {"engine": engine, "source": source, "out": out, "into": into, "master": master,
+             "remote": remote, "conf": conf}  # fmt: skip
+    if spark_requested(spark):
+        if runs or codes or since:
+            raise UsageError(
+                "--engine spark checks every run of the fleet",
+                hint="drop RUNS/--code/--since; filter the findings Parquet, or use --into DB",
+            )
+        return check_on_spark(obj, settings, fmt, spark)
     selected = _codes(codes)
     _codes(exclude)
     moment = since
-    settings = Settings(inversion_tolerance_ms=tolerance, race_window_ms=window)
     with open_writable(obj) as store:
         run_ids = [resolve_run(store, r) for r in runs] or None
         result = check(store, run_ids=run_ids, codes=selected, since=moment, settings=settings)

@@ -157,11 +157,58 @@ def register(cli: click.Group) -> None:
         show_default=True,
     )
     @click.option("--run", "run", help="Only this run.", shell_complete=complete_runs)
+    @click.option(
+        "--layout",
+        type=click.Choice(["tables", "fleet"]),
+        default="tables",
+        show_default=True,
+        help="tables: OUT/<table>.<format>; fleet: Parquet partitioned by run-id bucket,"
+        " for `check --engine spark --from OUT`.",
+    )
+    @click.option(
+        "--buckets",
+        type=click.IntRange(min=1, max=4096),
+        help="Fleet layout: the number of run-id buckets (default: about 1M events each).",
+    )
+    @click.option("--overwrite", is_flag=True, help="Fleet layout: replace a fleet in OUT.")
     @click.pass_obj
-    def export(obj: Context, out: Path, fmt: str, run: str | None) -> None:
-        """Export the store's tables to OUT/<table>.<format> (Parquet by default)."""
+    def export(
+        obj: Context,
+        out: Path,
+        fmt: str,
+        run: str | None,
+        layout: str,
+        buckets: int | None,
+        overwrite: bool,
+    ) -> None:
+        """Export the store's tables to OUT/<table>.<format> (Parquet by default), or with
+        --layout fleet to the fleet layout (see README, "Fleets on Apache Spark")."""
+        if layout == "fleet":
+            _export_fleet(obj, out, fmt, run, buckets, overwrite)
+            return
+        if buckets is not None or overwrite:
+            raise UsageError("--buckets and --overwrite go with --layout fleet")
         with Store(obj.db, read_only=True) as store:
             run_id = resolve_run(store, run) if run else None
             written = export_store(store, out, fmt=fmt, run_id=run_id)
         for path in written:
             click.echo(str(path))
+
+
+def _export_fleet(
+    obj: Context, out: Path, fmt: str, run: str | None, buckets: int | None, overwrite: bool
+) -> None:
+    from forensics.fleet.layout import export_fleet
+
+    if fmt != "parquet" or run is not None:
+        raise UsageError(
+            "the fleet layout is Parquet of the whole store",
+            hint="drop --format/--run, or use --layout tables",
+        )
+    with Store(obj.db, read_only=True) as store:
+        manifest = export_fleet(store, out, buckets=buckets, overwrite=overwrite)
+    tables = ", ".join(f"{t} {n}" for t, n in manifest.tables.items() if n)
+    click.echo(str(out))
+    click.echo(
+        f"forensics: fleet layout, {manifest.buckets} buckets: {tables or 'no rows'}", err=True
+    )

@@ -42,6 +42,7 @@ DEFAULT_DB = "forensics.duckdb"
 BATCH_SIZE = 20_000
 QUARANTINE_BATCH = 50_000
 # The events of one import whose payload is stored raw but not decoded yet.
+_FLEET_TABLES = ("events", "run_records", "entities")
 _PENDING = "import_id = ? AND payload_raw IS NOT NULL AND payload_decoded IS NULL"
 
 
@@ -385,6 +386,30 @@ class ImportSession:
             raw = orjson.dumps(shown, default=str).decode()
             where = Provenance(str(row.get("source_location")), row.get("source_position"))
             self.quarantine(QuarantineRecord(where, f"the store refused the event: {reason}", raw))
+
+    def add_fleet_rows(self, table: str, rows: pa.Table) -> None:
+        """Rows of `events`, `run_records` or `entities` read back from the fleet layout
+        (its columns, content hashes as decimal text), as rows of this import. Events are
+        reconciled by `finish` like any import's; a run record or entity row the store
+        already holds is kept as it is."""
+        if table not in _FLEET_TABLES or rows.num_rows == 0:
+            return
+        self.flush()
+
+        def work() -> None:
+            self.con.register("_fleet_rows", rows)
+            try:
+                n = ingest.insert_fleet_rows(self.con, self.import_id, table, "_fleet_rows")
+            finally:
+                self.con.unregister("_fleet_rows")
+            if table == "events":
+                self.read += n
+            elif table == "run_records":
+                self.runs += n
+            else:
+                self.entities += n
+
+        self._transaction(work)
 
     def save_marks(self, source: str, scope: str, marks: Mapping[str, str]) -> None:
         """Upsert high-water marks of `source`; call after `finish` (see `import_marks`)."""

@@ -318,3 +318,63 @@ def _cut(raw: str | None) -> str | None:
     if raw is None or len(raw) <= MAX_QUARANTINE_RAW:
         return raw
     return raw[:MAX_QUARANTINE_RAW] + f"… (cut: {len(raw):,} characters in all)"
+
+
+# How a row read back from the fleet layout is recognised as already held (see
+# `insert_fleet_rows`); events are left to `reconcile`.
+_FLEET_HELD = {
+    "events": "false",
+    "run_records": "EXISTS (SELECT 1 FROM run_records h WHERE h.run_id = f.run_id)",
+    "entities": (
+        "EXISTS (SELECT 1 FROM entities h WHERE h.run_id = f.run_id"
+        " AND h.entity_id = f.entity_id AND h.source_location = f.source_location)"
+    ),
+}
+
+
+def insert_fleet_rows(
+    con: duckdb.DuckDBPyConnection, import_id: int, table: str, relation: str
+) -> int:
+    """Insert the fleet-layout rows of `table` in `relation` as rows of `import_id` (the
+    partition column dropped, hex hashes and text read back as the store's types); returns
+    how many."""
+    cols = [
+        r[0]
+        for r in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE table_name = ? ORDER BY column_index",
+            [table],
+        ).fetchall()
+    ]
+    given = {d[0] for d in con.execute(f"SELECT * FROM {relation} LIMIT 0").description or ()}
+
+    def pick(c: str) -> str:
+        if c == "import_id":
+            return f"{int(import_id)} AS import_id"
+        if c == "content_hash":
+            return f"{from_hex128_sql('f.content_hash')} AS content_hash"
+        return f'f."{c}"'
+
+    picked = ", ".join(pick(c) for c in cols if c in given)
+    row = con.execute(
+        f"INSERT INTO {table} BY NAME SELECT {picked} FROM {relation} f"
+        f" WHERE NOT {_FLEET_HELD[table]}"
+    ).fetchall()
+    return int(row[0][0]) if row else 0
+
+
+def hex128_sql(column: str) -> str:
+    """SQL writing a 128-bit unsigned integer as 32 lower-case hex digits (the fleet layout's
+    `content_hash`): bit operations only, since DuckDB's decimal text of a UHUGEINT costs
+    about a millisecond a value."""
+    return (
+        f"printf('%016x%016x', ({column} >> 64)::UBIGINT,"
+        f" ({column} & 18446744073709551615::UHUGEINT)::UBIGINT)"
+    )
+
+
+def from_hex128_sql(column: str) -> str:
+    """SQL reading `hex128_sql`'s text back as a UHUGEINT."""
+    return (
+        f"(((('0x' || left({column}, 16))::UBIGINT)::UHUGEINT << 64)"
+        f" | (('0x' || right({column}, 16))::UBIGINT)::UHUGEINT)"
+    )

@@ -1,0 +1,1 @@
+"""Fleets past one machine: the Parquet fleet layout, and the checks run on Apache Spark."""
