@@ -92,6 +92,22 @@ def test_sql_allow_files_is_the_explicit_way_out(
     assert code == EXIT_OK and json.loads(stdout) == [{"n": 3}]
 
 
+@pytest.mark.parametrize(
+    "statement",
+    ["delete from events", "INSERT INTO imports SELECT * FROM imports", "CREATE TABLE t (x INT)"],
+)
+def test_sql_that_would_change_the_store_is_told_the_store_is_read_only(
+    store: str, capsys: pytest.CaptureFixture[str], statement: str
+) -> None:
+    code, _, err = forensics(capsys, "--db", store, "sql", statement)
+    assert code == EXIT_STORE
+    assert "only reads it" in err and "check the SQL" not in err
+    code, stdout, _ = forensics(
+        capsys, "--db", store, "sql", "select count(*) AS n from events", "--format", "json"
+    )
+    assert code == EXIT_OK and json.loads(stdout) == [{"n": 3}]
+
+
 def _encrypted(key: bytes) -> bytes:
     nonce = os.urandom(12)
     return b"encr" + nonce + AESGCM(key).encrypt(nonce, b'devl[{"amount":1},42]', None)

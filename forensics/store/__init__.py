@@ -198,6 +198,13 @@ class Store:
                 " to let a statement read or write files",
             ) from exc
         except duckdb.Error as exc:
+            if is_read_only_refusal(exc):
+                raise StoreError(
+                    "the SQL would change the store, and `forensics sql` only reads it",
+                    hint="use SELECT (or WITH … SELECT); the store changes only through"
+                    " forensics' own commands (import, check); to work on a changed copy,"
+                    " export the rows (`forensics export`) and load them elsewhere",
+                ) from exc
             raise StoreError(
                 str(exc).splitlines()[0],
                 hint="check the SQL; tables: events, run_log, runs, run_records, entities,"
@@ -654,3 +661,9 @@ def _shown(record: EventRecord) -> str:
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def is_read_only_refusal(exc: BaseException) -> bool:
+    """Whether DuckDB refused a statement because the store is open read-only (a DELETE,
+    an INSERT, a CREATE… sent to a reading command), rather than because the SQL is wrong."""
+    return isinstance(exc, duckdb.Error) and "read-only mode" in str(exc)

@@ -14,12 +14,19 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
 from forensics.errors import ForensicsError
+from forensics.store import is_read_only_refusal
 
 
 def describe(error: BaseException) -> tuple[str, str, str]:
     """(title, message, what to try) for any error a worker can raise."""
     if isinstance(error, ForensicsError):
         return error.title, error.message, error.hint or "press Esc and try something else"
+    if is_read_only_refusal(error):
+        return (
+            "read-only",
+            "the SQL would change the store, and the SQL screen only reads it",
+            "use SELECT (or WITH … SELECT); the store changes only through forensics' commands",
+        )
     if isinstance(error, duckdb.Error):
         message = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
         return (
