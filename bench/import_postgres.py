@@ -1,6 +1,6 @@
 """Benchmark: `forensics import postgres` against a bare COPY of the events, same run.
 
-A database is built from the real world-postgres capture (`shared/realdata/postgres`): its
+A database is built from the real world-postgres capture (`tests/data/realdata/postgres`): its
 schema and rows are loaded, then the 43 runs (events, run rows, step rows, hooks, waits)
 are replicated with fresh ULIDs, a clock shifted into the past (two minutes per replica,
 so every row is older than the server's clock) and the capture's run label swapped for a
@@ -43,7 +43,7 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 from psycopg.types.json import Jsonb
 
-REALDATA = Path(__file__).resolve().parents[1].parent / "shared" / "realdata" / "postgres"
+REALDATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "realdata" / "postgres"
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 LABEL = re.compile(rb"mwq6[0-9a-z]{4}")
 TEXT_LABEL = re.compile(r"mwq6[0-9a-z]{4}")

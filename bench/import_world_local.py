@@ -1,6 +1,6 @@
 """Benchmark: import a large world-local data directory (default 100,000 event files).
 
-The directory is generated from the real capture in `shared/realdata/local/workflow-data.tar.gz`:
+The directory is generated from the real capture (`tests/data/realdata/local/`, its tarball):
 its 43 runs are replicated with fresh ULID run and event ids (time shifted per replica, so ids
 stay valid and ordered), correlation ids moved to the new time prefix, and every payload kept
 in its real `devl` encoding, with the capture's run label swapped for a per-replica one (so
@@ -36,7 +36,7 @@ from typing import Any
 import orjson
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-REALDATA = Path(__file__).resolve().parents[1].parent / "shared" / "realdata"
+REALDATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "realdata"
 ENTITY_PREFIXES = ("step_", "hook_", "wait_")
 REPLICA_SHIFT_MS = 120_000  # each replica runs two minutes after the previous one
 LABEL = re.compile(rb"mwq6[0-9a-z]{4}")  # the capture's run label inside payloads
