@@ -113,17 +113,22 @@ def complete_runs(
     return [CompletionItem(run_id) for run_id in ids]
 
 
-def format_option(func: F) -> F:
-    return wide_option(
-        click.option(
-            "--format",
-            "fmt",
-            type=click.Choice(FORMATS),
-            default="table",
-            show_default=True,
-            help="table for people; json (an array of objects) or csv for scripts.",
-        )(func)
-    )
+def _printing_option(flag: str, help_text: str) -> Callable[[F], F]:
+    """An option choosing how a command prints (into `fmt`), with `--wide` beside it."""
+
+    def decorate(func: F) -> F:
+        option = click.option(
+            flag, "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
+            help=help_text,
+        )  # fmt: skip
+        return wide_option(option(func))
+
+    return decorate
+
+
+format_option = _printing_option(
+    "--format", "table for people; json (an array of objects) or csv for scripts."
+)
 
 
 def parse_pairs(pairs: tuple[str, ...], what: str) -> dict[str, str]:
@@ -137,18 +142,8 @@ def parse_pairs(pairs: tuple[str, ...], what: str) -> dict[str, str]:
     return out
 
 
-def output_option(func: F) -> F:
-    """`--output` for commands whose `--format` names the input's format (imports)."""
-    return wide_option(
-        click.option(
-            "--output",
-            "fmt",
-            type=click.Choice(FORMATS),
-            default="table",
-            show_default=True,
-            help="How to print the import summary: table, json or csv.",
-        )(func)
-    )
+# `--output` for commands whose `--format` names the input's format (imports).
+output_option = _printing_option("--output", "How to print the import summary: table, json or csv.")
 
 
 def key_file_option(func: F) -> F:
