@@ -200,3 +200,33 @@ def test_a_failing_import_keeps_what_was_flushed_and_says_failed(tmp_store: Stor
     assert tmp_store.query("SELECT count(*) FROM events")[1] == [(1,)]
     # the rerun completes it and adds nothing twice
     assert _import(tmp_store, [ev(1, "run_created"), ev(2, "run_started")]) == (2, 1, 1, 0)
+
+
+def test_upgrade_clears_conflict_marks_an_earlier_build_set_over_key_order(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "s.duckdb"
+    before = [m for m in MIGRATIONS if m.version < 7]
+    first = ev(1, "step_created", "step_A", {"stepName": "work", "input": 1})
+    with Store(path, migrations=before) as store:
+        _import(store, [first], "world-local file")
+        # the CLI's copy of the same event, its keys in another order; an earlier build
+        # compared eventData as written and marked both copies as conflicting
+        store.con.execute(
+            "INSERT INTO events SELECT * REPLACE (import_id + 1 AS import_id,"
+            """ '{"input":1,"stepName":"work"}'::JSON AS event_data,"""
+            " content_hash + 1 AS content_hash) FROM events"
+        )
+        other = ev(2, "step_started", "step_A", {"stepName": "work"})
+        _import(store, [other], "world-local file")
+        store.con.execute(  # a copy that really differs stays marked after the upgrade
+            "INSERT INTO events SELECT * REPLACE (import_id + 7 AS import_id,"
+            """ '{"stepName":"other"}'::JSON AS event_data, content_hash + 1 AS content_hash)"""
+            " FROM events WHERE event_type = 'step_started'"
+        )
+        store.con.execute("UPDATE events SET conflict = true")
+        assert store.schema_version() == 6
+    with Store(path) as store:
+        assert store.schema_version() == MIGRATIONS[-1].version >= 7
+        rows = store.query("SELECT event_type, bool_and(conflict) FROM events GROUP BY ALL")[1]
+    assert sorted(rows) == [("step_created", False), ("step_started", True)]

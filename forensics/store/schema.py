@@ -207,6 +207,16 @@ UPDATE events SET conflict = true FROM ({conflict_keys_sql("events")}) k
 WHERE events.run_id = k.run_id AND events.event_id = k.event_id;
 """
 
+# Conflict marks were first computed over eventData as written, so two copies whose keys came
+# in another order (world-local's file and the CLI's copy of it) were marked as conflicting.
+# Stores written before the keys were compared in sorted order get their marks recomputed;
+# the kept statistics and verdicts key on the marks, so `check` recomputes what they touched.
+_SORTED_KEY_CONFLICTS = f"""
+UPDATE events SET conflict = false WHERE conflict;
+UPDATE events SET conflict = true FROM ({conflict_keys_sql("events")}) k
+WHERE events.run_id = k.run_id AND events.event_id = k.event_id;
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "base tables", _BASE),
     Migration(2, "import marks (incremental imports)", _IMPORT_MARKS),
@@ -214,6 +224,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "replay traces (WF_TRACE)", TRACE_TABLES_SQL),
     Migration(5, "events: id columns stored, not virtual", _STORED_IDS),
     Migration(6, "events: content hashes over times truncated to milliseconds", _TRUNCATED_TIMES),
+    Migration(7, "events: conflict marks compare eventData keys in sorted order",
+              _SORTED_KEY_CONFLICTS),
 )
 
 
