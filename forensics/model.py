@@ -29,6 +29,7 @@ PAYLOAD_FORMATS = (
     "legacy-json",
     "hydrated",
     "json",
+    "json-prefixed",
     "absent",
     "unknown",
     "invalid",
@@ -199,7 +200,7 @@ VERDICTS = ("ok", "anomalous", "inconclusive")
 class Finding:
     """One anomaly in one run, as the analysis reports it and the `findings` table keeps it.
 
-    `event_ids` is the minimal witness in log order; `fatal_in` names the eras (E0-E3) whose
+    `event_ids` is the minimal witness in log order; `fatal_in` names the eras (E0-E4) whose
     replay fails on it and `replay_message` what the first of them would have reported;
     `evidence` holds the facts the detector used; `explanation` is rendered from them.
     """

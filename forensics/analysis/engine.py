@@ -22,6 +22,7 @@ from forensics.analysis.catalogue import Context, all_detectors
 from forensics.analysis.explain import explain
 from forensics.analysis.hits import Hit
 from forensics.analysis.scan import Settings
+from forensics.analysis.versions import Judgement, run_judgements
 from forensics.model import Finding, RunVerdict
 from forensics.store import Store
 from forensics.store.findings import replace_findings
@@ -101,6 +102,8 @@ def _analyse(
     for detector in all_detectors():
         hits.extend(detector.run(ctx))
     hits = _link_blamed_events(hits)
+    judged = run_judgements(ctx.scan) if hits else {}
+    hits = [_judged_in(h, judged.get(h.run_id)) for h in hits]
     witnesses = _witness_facts(con, hits)
     findings = []
     for h in sorted(hits, key=_order):
@@ -112,6 +115,13 @@ def _analyse(
         by_run.setdefault(h.run_id, []).append(h)
     verdicts = [_verdict(facts[r], by_run.get(r, [])) for r in runs]
     return findings, verdicts
+
+
+def _judged_in(h: Hit, judged: Judgement | None) -> Hit:
+    """The hit with the era its run is judged in (`evidence.judged_in`), for every output."""
+    if judged is None:
+        return h
+    return dataclasses.replace(h, evidence={**h.evidence, "judged_in": judged.describe()})
 
 
 def _order(h: Hit) -> tuple[str, int, str, tuple[str, ...]]:

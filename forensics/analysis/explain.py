@@ -2,9 +2,9 @@
 
 Detection never writes prose; this module turns a `Hit` plus facts about its witness events
 (type, time, log position) into a few sentences: the claim first, naming events by their log
-position (`#205`), then what a replay of each runtime era did with it (eras are named E0-E3
-and defined where they appear, so an event is never confused with an era), then the witness
-events in full. Change the wording here without touching detectors.
+position (`#205`), then what a replay of each runtime era did with it (eras are named E0-E4
+and defined where they appear, so an event is never confused with an era), the era the run
+itself is judged in, then the witness events in full. Change the wording here without touching detectors.
 """
 
 from __future__ import annotations
@@ -103,9 +103,27 @@ def _eras(hit: Hit) -> str:
     return text
 
 
+def _judged(hit: Hit) -> str:
+    """Which era the run is judged in, and what that era does with this shape."""
+    era = hit.evidence.get("judged_in")
+    text = f"The run is judged in {era}." if era else ""
+    if hit.evidence.get("inert_from_spec"):
+        text += (
+            f" From spec {hit.evidence['inert_from_spec']} (E4) the runtime treats every event"
+            " of an entity after its terminal event as inert, so this is information, not a"
+            " violation."
+        )
+    return text.strip()
+
+
 def explain(hit: Hit, facts: Facts) -> str:
     """The explanation of one finding (`facts` maps witness event ids to type/at/position)."""
-    parts = [_positions(_then(hit, facts), hit, facts), _eras(hit), _witnesses(hit, facts)]
+    parts = [
+        _positions(_then(hit, facts), hit, facts),
+        _eras(hit),
+        _judged(hit),
+        _witnesses(hit, facts),
+    ]
     return " ".join(p for p in parts if p)
 
 

@@ -49,10 +49,15 @@ def finding_id(code: str, run_id: str, event_ids: tuple[str, ...], cid: str | No
 
 
 def unconsumed(
-    event_type: str, cid: str | None, event_id: str, consumed_before: Any = ()
+    event_type: str,
+    cid: str | None,
+    event_id: str,
+    consumed_before: Any = (),
+    *,
+    after_terminal: bool = False,
 ) -> tuple[tuple[str, ...], str]:
     """`fatal_in` and the first fatal era's message for an event that nobody consumes."""
-    eras = unconsumed_eras(event_type, consumed_before)
+    eras = unconsumed_eras(event_type, consumed_before, after_terminal=after_terminal)
     return eras, unconsumed_message(eras[0], event_type, cid, event_id)
 
 

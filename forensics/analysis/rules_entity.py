@@ -8,6 +8,7 @@ for people beyond the runtime's own messages; explanations are `explain`'s job.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Final
 
 from forensics.analysis.eras import (
@@ -19,7 +20,13 @@ from forensics.analysis.eras import (
 from forensics.analysis.hits import Hit, in_log_order, unconsumed
 from forensics.analysis.scan import Scan
 from forensics.analysis.sieve import ENTITY_EVENT
-from forensics.analysis.versions import LINE_4, Line, run_lines
+from forensics.analysis.versions import (
+    LINE_4,
+    SPEC_SINGLE_ORCHESTRATOR,
+    Line,
+    run_judgements,
+    run_lines,
+)
 from forensics.analysis.vocab import CREATION, TERMINAL, sql_list
 
 _CREATE_ONLY: Final = sql_list(CREATION - {"hook_conflict"})
@@ -127,7 +134,8 @@ def event_after_terminal(scan: Scan, entities: list[dict[str, Any]]) -> list[Hit
     """Any event of an entity after its terminal event (`step_completed`/`step_failed`,
     `hook_disposed`, `wait_completed`): the entity's consumer is gone, so the event has none.
     E0-E2 fail the replay on the first such event; E3 skips a repeat of a class the consumer
-    already took and parks an unclaimed `hook_received` or `wait_completed`."""
+    already took and parks an unclaimed `hook_received` or `wait_completed`. From spec 9 (E4)
+    the late events are inert: the finding is kept as information only."""
     hits = []
     for e in entities:
         ids, types = e["ids"], e["types"]
@@ -154,14 +162,31 @@ def event_after_terminal(scan: Scan, entities: list[dict[str, Any]]) -> list[Hit
                 evidence,
             )
         )
-    return hits
+    return inert_from_spec_9(scan, hits)
+
+
+def inert_from_spec_9(scan: Scan, hits: list[Hit]) -> list[Hit]:
+    """Hits about events after an entity's terminal event, as a run judged in E4 sees them:
+    its replay treats those events as inert, so they are information, not a violation."""
+    if not any(h.evidence.get("after_terminal") is not False for h in hits):
+        return hits
+    judged = run_judgements(scan)
+    out = []
+    for h in hits:
+        j = judged.get(h.run_id)
+        if j is None or not j.inert_after_terminal or h.evidence.get("after_terminal") is False:
+            out.append(h)
+            continue
+        evidence = {**h.evidence, "inert_from_spec": SPEC_SINGLE_ORCHESTRATOR}
+        out.append(dataclasses.replace(h, severity="info", evidence=evidence))
+    return out
 
 
 def _first_fatal(
     late: list[tuple[str, str]], before: list[str], cid: str
 ) -> tuple[tuple[str, ...], str | None]:
     """Union of the eras fatal for any late event; the message of the earliest era."""
-    per_event = [(i, t, unconsumed_eras(t, before)) for i, t in late]
+    per_event = [(i, t, unconsumed_eras(t, before, after_terminal=True)) for i, t in late]
     fatal = tuple(era for era in ERAS if any(era in eras for _, _, eras in per_event))
     if not fatal:
         return (), None
@@ -181,7 +206,7 @@ def duplicate_creation(scan: Scan, entities: list[dict[str, Any]]) -> list[Hit]:
         creations = [i for i, t in pairs if t in CREATION and t != "hook_conflict"]
         if len(creations) >= 2:
             hits.append(_duplicate_hit(e, pairs, creations))
-    return hits
+    return inert_from_spec_9(scan, hits)
 
 
 def _duplicate_hit(e: dict[str, Any], pairs: list[tuple[str, str]], creations: list[str]) -> Hit:
@@ -198,13 +223,15 @@ def _duplicate_hit(e: dict[str, Any], pairs: list[tuple[str, str]], creations: l
             "E0", dict(pairs)[first], e["cid"], names[first] or "", names[other] or ""
         )
         evidence["names"] = names
+        evidence["after_terminal"] = False
         return Hit("duplicate-creation", "error", e["run_id"], e["cid"], witnesses, ERAS,
                    message, evidence)  # fmt: skip
     if term is None or dup < term:
+        evidence["after_terminal"] = False
         return Hit("duplicate-creation", "warning", e["run_id"], e["cid"], witnesses, (),
                    None, evidence)  # fmt: skip
     before = [t for i, t in pairs if i <= term]
-    fatal, message = unconsumed(dict(pairs)[dup], e["cid"], dup, before)
+    fatal, message = unconsumed(dict(pairs)[dup], e["cid"], dup, before, after_terminal=True)
     evidence["after_terminal"] = term
     return Hit("duplicate-creation", "error", e["run_id"], e["cid"], witnesses, fatal,
                message, evidence)  # fmt: skip
@@ -222,7 +249,7 @@ def multiple_terminals(scan: Scan, entities: list[dict[str, Any]]) -> list[Hit]:
     """More than one terminal event for one entity (e.g. two `step_completed` after an
     at-least-once redelivery, or `step_completed` then `step_failed`). The second has no
     consumer: E0-E2 fail the replay on it; E3 skips the repeated class (logging a
-    `step_failed` after `step_completed` as an error)."""
+    `step_failed` after `step_completed` as an error); E4 (spec 9) treats it as inert."""
     hits = []
     for e in entities:
         terms = [(i, t) for i, t in zip(e["ids"], e["types"], strict=True) if t in TERMINAL]
@@ -230,7 +257,7 @@ def multiple_terminals(scan: Scan, entities: list[dict[str, Any]]) -> list[Hit]:
             continue
         (first, _), (second, second_type) = terms[0], terms[1]
         before = [t for i, t in zip(e["ids"], e["types"], strict=True) if i <= first]
-        fatal, message = unconsumed(second_type, e["cid"], second, before)
+        fatal, message = unconsumed(second_type, e["cid"], second, before, after_terminal=True)
         evidence = {"terminals": [{"event_id": i, "event_type": t} for i, t in terms]}
         hits.append(
             Hit(
@@ -244,7 +271,7 @@ def multiple_terminals(scan: Scan, entities: list[dict[str, Any]]) -> list[Hit]:
                 evidence,
             )
         )
-    return hits
+    return inert_from_spec_9(scan, hits)
 
 
 def stuck_step(scan: Scan, entities: list[dict[str, Any]]) -> list[Hit]:

@@ -122,7 +122,7 @@ def resume_at_mismatch(scan: Scan, entities: list[dict[str, Any]]) -> list[Hit]:
                 e["run_id"],
                 e["cid"],
                 in_log_order(created[0], other[0]),
-                ("E2", "E3"),
+                ("E2", "E3", "E4"),
                 message,
                 evidence,
             )

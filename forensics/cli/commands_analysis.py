@@ -233,7 +233,7 @@ def render_explanation(result: CheckResult) -> str:
     lines = [f"{v.run_id}: {v.verdict}" + (f" ({v.reason})" if v.reason else "")
              for v in result.runs]  # fmt: skip
     lines.append(
-        "(#N: an event's position in the log; E0-E3: the runtime eras, " + ERA_LEGEND + ")"
+        "(#N: an event's position in the log; E0-E4: the runtime eras, " + ERA_LEGEND + ")"
     )
     if not result.findings:
         lines.append("no findings")

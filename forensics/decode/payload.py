@@ -37,6 +37,8 @@ UNKNOWN: Final = "unknown"
 INVALID: Final = "invalid"
 LEGACY_JSON: Final = "legacy-json"
 INLINE_JSON: Final = "json"
+PREFIXED_JSON: Final = "json-prefixed"
+"""Bytes `json` + JSON text: how the Python SDK writes every payload."""
 HYDRATED: Final = "hydrated"
 ABSENT: Final = "absent"
 ENCRYPTED_MARKER: Final = "🔒 Encrypted"
@@ -121,6 +123,10 @@ def _walk(
             value = parse_devalue(body)
             note = "decrypted with the given key" if ENCRYPTED in layers else None
             return DecodedPayload(layers[0], value, len(raw), note, tuple(layers))
+        if prefix == "json":
+            value = _json_body(body)
+            fmt = PREFIXED_JSON if len(layers) == 1 else layers[0]
+            return DecodedPayload(fmt, value, len(raw), None, tuple(layers))
         if prefix == ZSTD:
             data = inflate_zstd(body)
         elif prefix == GZIP:
@@ -133,6 +139,13 @@ def _walk(
         else:
             raise _unknown(raw, data, prefix, layers)
     raise DecodeError(f"more than {MAX_LAYERS} nested layers", context="payload")
+
+
+def _json_body(body: memoryview) -> object:
+    try:
+        return to_jsonable(orjson.loads(bytes(body)))
+    except orjson.JSONDecodeError as exc:
+        raise DecodeError(f"`json` payload is not JSON: {exc}", context="payload") from None
 
 
 def _open_encrypted(

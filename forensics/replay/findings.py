@@ -53,7 +53,7 @@ CODES: Final = {
 }
 FIRST_WITNESSES: Final = 3
 """How many of a collapsed finding's writes it names as witnesses."""
-MISMATCH_ERAS: Final = ("E1", "E2", "E3")
+MISMATCH_ERAS: Final = ("E1", "E2", "E3", "E4")
 
 
 def candidate_runs(con: duckdb.DuckDBPyConnection) -> list[str]:

@@ -93,7 +93,9 @@ def verdicts(store: Store) -> dict[str, tuple[str, str | None]]:
 
 
 E012 = ("E0", "E1", "E2")
-ALL = ("E0", "E1", "E2", "E3")
+ALL = ("E0", "E1", "E2", "E3", "E4")
+AFTER_TERMINAL = ("E0", "E1", "E2", "E3")
+"""An event after its entity's terminal event is inert in E4 (spec 9)."""
 
 
 def unconsumed(event_type: str, cid: str | None, n: int) -> str:

@@ -86,7 +86,7 @@ def test_explain_prints_witness_and_explanation(
     code, out, _ = forensics(capsys, "--db", db, "explain", RUN)
     lines = out.splitlines()
     assert code == EXIT_ANOMALIES
-    assert lines[1].startswith("(#N: an event's position in the log; E0-E3: the runtime eras, E0")
+    assert lines[1].startswith("(#N: an event's position in the log; E0-E4: the runtime eras, E0")
     del lines[1]
     assert lines[:8] == [
         f"{RUN}: anomalous",

@@ -78,11 +78,12 @@ def test_explanations_are_rendered_from_the_witness(tmp_store: Store) -> None:
     [finding] = check(tmp_store).findings
     assert finding.explanation == (
         "#6 (step_started) arrives after #5, the entity's terminal event, so no replay"
-        " consumer is left for it. A replay in runtime era E0-E2 (E0 (up to Nov 2025, spec 1);"
-        " E1 (Apr-May 2026, spec 2-5); E2 (Jun-Jul 2026)) stops with `Unconsumed event in"
-        " event log: eventType=step_started,"
+        " consumer is left for it. A replay in runtime era E0-E2 (E0 (up to Nov 2025, workflow"
+        " 4.0 betas, spec 1); E1 (Apr-May 2026, workflow 4.x, spec 2-5); E2 (Jun-Jul 2026,"
+        " workflow 4.x)) stops with `Unconsumed event in event log: eventType=step_started,"
         f" correlationId=step_A, eventId={e(6)}. This indicates a corrupted or invalid event"
-        " log.` E3 skips a repeat of an event class already consumed."
+        " log.` E3-E4 skips a repeat of an event class already consumed."
+        " The run is judged in E1-E2 (workflow 4.x, spec 3)."
         f" Witnesses: #5 step_completed {e(5)}, 09:00:00.005; #6 step_started {e(6)},"
         " 09:00:00.006."
     )

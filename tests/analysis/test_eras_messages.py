@@ -20,7 +20,7 @@ def test_which_eras_fail_on_an_unconsumed_event() -> None:
     assert unconsumed_eras("step_started", ["step_created", "step_started"]) == ("E0", "E1", "E2")
     assert unconsumed_eras("step_failed", ["step_completed"]) == ("E0", "E1", "E2")
     assert unconsumed_eras("hook_received", []) == ("E0", "E1", "E2")
-    assert unconsumed_eras("step_retrying", ["step_created"]) == ("E0", "E1", "E2", "E3")
+    assert unconsumed_eras("step_retrying", ["step_created"]) == ("E0", "E1", "E2", "E3", "E4")
 
 
 def test_messages_per_era() -> None:
@@ -60,7 +60,7 @@ def test_parse_each_wording_back() -> None:
         "resume-at-mismatch", "wait_completed", CID, None, "x", "y"
     )
     assert parse_failure("Something else broke") == Failure("unknown")
-    assert eras_of_message(unconsumed) == ("E2", "E3")
+    assert eras_of_message(unconsumed) == ("E2", "E3", "E4")
     assert eras_of_message("Corrupted event log: step event") == ("E0", "E1")
 
 

@@ -85,7 +85,7 @@ def test_resume_at_mismatch_but_not_an_early_wake_up(tmp_store: Store) -> None:
         ' "2026-11-21T09:06:48.797Z"'
     )
     assert found(tmp_store) == [
-        ("resume-at-mismatch", "error", "wait_W", (e(3), e(4)), ("E2", "E3"), mismatch)
+        ("resume-at-mismatch", "error", "wait_W", (e(3), e(4)), ("E2", "E3", "E4"), mismatch)
     ]
 
 

@@ -11,7 +11,7 @@ from forensics.store import Store
 
 STARTED = round(T0.timestamp() * 1000) + 2
 NAME = {"stepName": "step//./workflows/demo//work"}
-ALL = ("E0", "E1", "E2", "E3")
+ALL = ("E0", "E1", "E2", "E3", "E4")
 
 
 def seeded(*kinds: str, started: int = STARTED) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dsl import ev
 from findings_dsl import (
+    AFTER_TERMINAL,
     ALL,
     E012,
     completed,
@@ -64,7 +65,7 @@ def test_missing_creation(tmp_store: Store) -> None:
     load(tmp_store, events)
     assert found(tmp_store) == [
         # the wait's creation comes after its terminal event: nothing consumes it then
-        ("event-after-terminal", "error", "wait_C", (e(8), e(9)), ALL,
+        ("event-after-terminal", "error", "wait_C", (e(8), e(9)), AFTER_TERMINAL,
          unconsumed("wait_created", "wait_C", 9)),
         ("missing-creation", "warning", "step_B", (e(6),), (), None),
         ("missing-creation", "warning", "wait_C", (e(8), e(9)), (), None),
@@ -89,7 +90,7 @@ def test_event_after_terminal_per_era(tmp_store: Store) -> None:
         ("event-after-terminal", "error", "step_A", (e(5), e(6)), E012,
          unconsumed("step_started", "step_A", 6)),
         # a retry was never consumed before, so even E3 has no use for it
-        ("event-after-terminal", "error", "step_R", (e(8), e(9)), ALL,
+        ("event-after-terminal", "error", "step_R", (e(8), e(9)), AFTER_TERMINAL,
          unconsumed("step_retrying", "step_R", 9)),
         ("event-after-terminal", "error", "hook_H", (e(11), e(12)), E012,
          unconsumed("hook_received", "hook_H", 12)),

@@ -79,6 +79,7 @@ def test_corrupted_log_error_names_an_event_that_exists(tmp_store: Store) -> Non
         "blamed_event": e(6),
         "blamed_event_exists": True,
         "findings_on_event": ["event-after-terminal", "step-name-conflict"],
+        "judged_in": "E1-E2 (workflow 4.x, spec 3)",
     }  # fmt: skip
 
 
@@ -105,7 +106,7 @@ def test_corrupted_log_error_by_step_names_and_missing_events(tmp_store: Store) 
     assert [(f.run_id, f.event_ids, f.fatal_in, f.evidence["blamed_event"]) for f in
             result.findings] == [
         ("wrun_1", (e(2), e(3)), ("E0", "E1"), e(2)),
-        ("wrun_2", (e(3),), ("E2", "E3"), None),
+        ("wrun_2", (e(3),), ("E2", "E3", "E4"), None),
     ]  # fmt: skip
     assert json.dumps(result.findings[1].evidence["parsed"], sort_keys=True) == json.dumps(
         {"kind": "unconsumed", "event_type": "step_completed", "correlation_id": "step_B",

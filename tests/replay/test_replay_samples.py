@@ -179,7 +179,7 @@ def test_the_detectors_answer_inside_a_check_scan(traced_store_path: Path, tmp_p
     assert {d.code for d in DETECTORS} == set(CODES)
     conflict = next(h for h in hits if h.code == "replay-mapping-conflict"
                     and h.run_id == INCIDENT["run_id"])  # fmt: skip
-    assert (conflict.fatal_in, conflict.event_ids) == (("E1", "E2", "E3"), (W1, W2))
+    assert (conflict.fatal_in, conflict.event_ids) == (("E1", "E2", "E3", "E4"), (W1, W2))
     assert conflict.replay_message == (
         f"Corrupted event log: step event step_created for {conflict.correlation_id} belongs to"
         f' "{DRAIN}", but the current step consumer is "{SYNC}"'
