@@ -4,7 +4,8 @@ Detection never writes prose; this module turns a `Hit` plus facts about its wit
 (type, time, log position) into a few sentences: the claim first, naming events by their log
 position (`#205`), then what a replay of each runtime era did with it (eras are named E0-E4
 and defined where they appear, so an event is never confused with an era), the era the run
-itself is judged in, then the witness events in full. Change the wording here without touching detectors.
+itself is judged in, then the witness events in full. Change the wording here without
+touching detectors.
 """
 
 from __future__ import annotations

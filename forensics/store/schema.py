@@ -224,8 +224,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "replay traces (WF_TRACE)", TRACE_TABLES_SQL),
     Migration(5, "events: id columns stored, not virtual", _STORED_IDS),
     Migration(6, "events: content hashes over times truncated to milliseconds", _TRUNCATED_TIMES),
-    Migration(7, "events: conflict marks compare eventData keys in sorted order",
-              _SORTED_KEY_CONFLICTS),
+    Migration(
+        7, "events: conflict marks compare eventData keys in sorted order", _SORTED_KEY_CONFLICTS
+    ),
 )
 
 
