@@ -149,6 +149,8 @@ def fence_detail(rr: RunReplays, row: FenceRow) -> str:
         parts.append(_stale_detail(rr, row))
     if "unfenced-decision-write" in row.verdicts:
         parts.append("a fenced kind of write sent without a fence")
+    if row.batch is not None and row.batch != row.rank:
+        parts.append(f"one createBatch write with write {row.batch} (inferred from its shape)")
     return "; ".join(parts)
 
 

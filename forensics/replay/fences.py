@@ -12,6 +12,10 @@ the event committed just before it (what a holding CAS chains from) and a verdic
 - `unfenced-decision-write`: a fenced kind of write without a fence, where the source
   records fences for the run's other writes;
 - `ok` otherwise (also for writes whose snapshot is only inferred: nothing to hold against).
+
+The members of one `events.createBatch` call (`RunLog.batch_of`) are one durable write: the
+first member is judged as the write, the others chain from it (`batch` names its commit
+rank) and are never a fence break or an unfenced write of their own.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ class FenceRow:
     symmetry: str | None = None  # symmetric | asymmetric
     cause: str | None = None  # eventually consistent read | mint/commit inversion
     tail: int | None = None  # log index of the snapshot's tail
+    batch: int | None = None  # 1-based commit rank of the first member of its createBatch
 
 
 class SnapshotView:
@@ -112,7 +117,9 @@ class _Writer:
 
     def __init__(self, rr: RunReplays, replay: Replay) -> None:
         self.view = SnapshotView(rr, replay)
-        self.own = frozenset(replay.writes)
+        heads = {rr.log.batch_head(w) for w in replay.writes}
+        batched = {j for j, head in rr.log.batch_of.items() if head in heads}
+        self.own = frozenset(replay.writes) | batched  # a createBatch write is all its own
         writes = replay.writes
         self.previous: dict[int, int | None] = {}  # write -> the write before it, for `_fence`
         for k, w in enumerate(writes):
@@ -157,10 +164,20 @@ def _row(chain: _Chain, rank: int, i: int, r: Replay | None, w: _Writer | None) 
     cls = writer_class(e.event_type)
     before = log.predecessor(i)
     fence, source = _fence(log, i, r, w)
+    head = log.batch_head(i)
+    member = head != i  # a later member of one createBatch write
+    head_before = log.predecessor(head)
+    chains = {before.event_id if before else None, log.events[head].fence}
+    if head_before is not None:
+        chains.add(head_before.event_id)
     verdicts: list[str] = []
     if e.fence is not None and e.fence not in log.by_id:
         verdicts.append("stuck-fence")
-    elif e.fence is not None and (before is None or e.fence != before.event_id):
+    elif (
+        e.fence is not None
+        and (before is None or e.fence != before.event_id)
+        and not (member and e.fence in chains)
+    ):
         verdicts.append("fence-break")
     missed: tuple[int, ...] = ()
     tail = log.by_id.get(r.snapshot.tail_event_id or "") if r else None
@@ -168,7 +185,7 @@ def _row(chain: _Chain, rank: int, i: int, r: Replay | None, w: _Writer | None) 
         missed = w.missed(chain, rank)
         if missed:
             verdicts.append("stale-snapshot-write")
-    if cls == "replay-origin" and e.fence is None and chain.has_fences:
+    if cls == "replay-origin" and e.fence is None and chain.has_fences and not member:
         verdicts.append("unfenced-decision-write")
     symmetry, cause = _symmetry(log, missed, tail)
     return FenceRow(
@@ -185,6 +202,7 @@ def _row(chain: _Chain, rank: int, i: int, r: Replay | None, w: _Writer | None) 
         symmetry=symmetry,
         cause=cause,
         tail=tail,
+        batch=log.rank[head] + 1 if i in log.batch_of else None,
     )
 
 

@@ -1,11 +1,22 @@
-"""One run's stored log as the replay analysis needs it: eventId order and commit order.
+"""One run's stored log as the replay analysis needs it: replay order and commit order.
 
-A replay loads the log in eventId order; writers commit in another order. Commit order is
-the write time where the source records one for every event of the run, else eventId order
-(the order ids were minted in). Where a world mints the ids of one write in any order
-(world-local 5.x with ULIDs), a creation comes before the events of its entity written with
-it, as the runtime reads them. Each event carries what the digest formula needs (type,
-correlation id, step name), its hook token, its times and the fence its writer sent.
+A replay loads the log in the order its world lists it. For slot ids (spec 6 on) that is the
+position each id carries, allocated when the write commits: upstream's runtime reads a
+position out of every id it loads (`requireEventSlot`) and requires them dense from 1, so
+replay order is commit order (`@workflow/world`'s event-log contract). ULID logs are listed
+in eventId order; writers commit in another order. Commit order is the write time where the
+source records one for every event of the run, else the listing order. Where a world mints
+the ids of one write in any order (world-local 5.x with ULIDs), a creation comes before the
+events of its entity written with it: that order is inferred, not read from upstream.
+
+On slot logs of the 5.x line, the events of one `events.createBatch` call are one durable
+write (`batch_of`): upstream lands them in request order at consecutive slots, atomically,
+for a suspension's `step_created`/`wait_created` fan-out (a `step_started` may follow its own
+`step_created` in it). The log carries no batch id, so a batch is recognised by its shape
+(inferred): consecutive positions, only those kinds, `createdAt` (the request's
+`occurredAt`) within `BATCH_SPREAD` of the first member, one fence or none.
+Each event carries what the digest formula needs (type, correlation id, step name), its hook
+token, its times and the fence its writer sent.
 """
 
 from __future__ import annotations
@@ -16,7 +27,7 @@ from typing import Any, Final
 
 import duckdb
 
-from forensics.analysis.versions import line_of_run
+from forensics.analysis.versions import SPEC_SLOT_IDS, judgement_of_run
 from forensics.analysis.vocab import OUT_OF_BAND, REPLAY_ORIGIN
 from forensics.store.schema import copy_order
 from forensics.store.traces import item_line
@@ -26,6 +37,10 @@ CREATIONS: Final = frozenset({"step_created", "hook_created", "wait_created"})
 RUN_ENDS: Final = frozenset({"run_completed", "run_failed"})
 EXECUTOR: Final = frozenset({"step_started", "step_retrying"})
 """Step executor writes: not replay decisions, and out of band for the in-band count."""
+BATCHED: Final = frozenset({"step_created", "wait_created"})
+"""What the 5.x runtime folds into one `events.createBatch` write (a suspension's fan-out)."""
+BATCH_SPREAD_US: Final = 50_000
+"""Members of one batch carry `createdAt` within this many µs of the first (inferred)."""
 
 
 def writer_class(event_type: str) -> str:
@@ -91,10 +106,19 @@ class RunLog:
     started_at: datetime | None
     events: tuple[LogEvent, ...]
     commit: tuple[int, ...]
-    commit_basis: str  # "write time" | "eventId"
+    commit_basis: str  # "write time" | "eventId" | "position"
     by_id: dict[str, int] = field(repr=False)
     rank: tuple[int, ...] = field(repr=False)  # commit rank of events[i]
     event_ids: list[str] = field(repr=False, default_factory=list)  # events' ids, in order
+    replay_order: str = "eventId"
+    """How the run's runtime lists its log, and whether that is read from upstream or
+    inferred (README: "In what order a runtime replays")."""
+    batch_of: dict[int, int] = field(repr=False, default_factory=dict)
+    """Log index of each member of a `createBatch` write -> the index of its first member."""
+
+    def batch_head(self, index: int) -> int:
+        """The first event of the durable write `events[index]` belongs to (itself alone)."""
+        return self.batch_of.get(index, index)
 
     @property
     def has_fences(self) -> bool:
@@ -134,14 +158,71 @@ ORDER BY event_id
 def load_log(con: duckdb.DuckDBPyConnection, run_id: str) -> RunLog:
     """The run's log (empty when only traces of it were imported)."""
     rows = con.execute(_SQL, [run_id]).fetchall()
-    if line_of_run(con, run_id).one_write_any_id_order:
+    judged = judgement_of_run(con, run_id)
+    slots = bool(rows) and all(_slot(r[0]) is not None for r in rows)
+    if slots:
+        order = "position (slot ids: the runtime reads each id's position; upstream)"
+    elif judged.line.one_write_any_id_order:
         rows = creations_first(rows)
+        order = "eventId, each creation before its entity's events of one write (inferred)"
+    elif judged.line.log_order_is_commit_order:
+        order = "eventId (the world lists ULID ids in order; inferred for 5.x ULID worlds)"
+    else:
+        order = "eventId (the 4.x runtime loads the log in eventId order)"
     events = tuple(LogEvent(n, *row) for n, row in enumerate(rows))
     head = con.execute(
         "SELECT workflow_name, started_at FROM runs WHERE run_id = ?", [run_id]
     ).fetchall()
     workflow, started = head[0] if head else (None, None)
-    return build_log(run_id, workflow, started, events)
+    batched = slots and (judged.spec or 0) >= SPEC_SLOT_IDS and judged.line.name != "4.x"
+    return build_log(run_id, workflow, started, events, replay_order=order,
+                     positions=slots, batches=batched)  # fmt: skip
+
+
+def _slot(event_id: str) -> int | None:
+    body = event_id[5:] if event_id.startswith("evnt_") else ""
+    return int(body) if len(body) == 26 and body.isdigit() else None
+
+
+def create_batches(events: tuple[LogEvent, ...]) -> dict[int, int]:
+    """Members of each `createBatch` write (index -> first member's index), by shape:
+    consecutive positions holding only `step_created`/`wait_created` (and a `step_started`
+    right after its own `step_created`), `createdAt` within `BATCH_SPREAD_US` of the first
+    member, and at most one fence among them. Groups of one are not batches."""
+    out: dict[int, int] = {}
+    group: list[int] = []
+
+    def close() -> None:
+        if len(group) > 1:
+            out.update(dict.fromkeys(group, group[0]))
+        group.clear()
+
+    for e in events:
+        if group and _joins(events, group, e):
+            group.append(e.index)
+            continue
+        close()
+        if e.event_type in BATCHED:
+            group.append(e.index)
+    close()
+    return out
+
+
+def _joins(events: tuple[LogEvent, ...], group: list[int], e: LogEvent) -> bool:
+    first, previous = events[group[0]], events[group[-1]]
+    if _slot(e.event_id) != (_slot(previous.event_id) or -1) + 1:
+        return False
+    born_running = (
+        e.event_type == "step_started"
+        and previous.event_type == "step_created"
+        and previous.correlation_id == e.correlation_id
+    )
+    if e.event_type not in BATCHED and not born_running:
+        return False
+    if e.fence is not None and any(events[i].fence not in (None, e.fence) for i in group):
+        return False
+    a, b = first.created_us, e.created_us
+    return a is not None and b is not None and abs(b - a) <= BATCH_SPREAD_US
 
 
 def creations_first(rows: list[Any]) -> list[Any]:
@@ -169,9 +250,14 @@ def build_log(
     workflow_name: str | None,
     started_at: datetime | None,
     events: tuple[LogEvent, ...],
+    *,
+    replay_order: str = "eventId",
+    positions: bool = False,
+    batches: bool = False,
 ) -> RunLog:
-    """A `RunLog` over events already in eventId order."""
-    timed = bool(events) and all(e.write_us is not None for e in events)
+    """A `RunLog` over events already in replay order. With `positions` (slot ids, allocated
+    at commit) commit order is that order; with `batches`, `createBatch` writes are found."""
+    timed = not positions and bool(events) and all(e.write_us is not None for e in events)
     if timed:
         commit = tuple(sorted(range(len(events)), key=lambda i: (events[i].write_us or 0, i)))
     else:
@@ -185,10 +271,12 @@ def build_log(
         started_at=started_at,
         events=events,
         commit=commit,
-        commit_basis="write time" if timed else "eventId",
+        commit_basis="write time" if timed else "position" if positions else "eventId",
         by_id={e.event_id: e.index for e in events},
         rank=tuple(rank),
         event_ids=[e.event_id for e in events],
+        replay_order=replay_order,
+        batch_of=create_batches(events) if batches else {},
     )
 
 

@@ -12,7 +12,8 @@ from one snapshot. A batch ends at any event that is not replay-origin (a step_s
 step the batch just created excepted: it is a consequence, not an input), at a fence that
 does not chain from the batch, at a second creation of one correlation id, after a run end,
 at a wait_completed following other writes (the elapsed-wait scan runs before the replay),
-and at a gap of more than a second between writes. A batch's snapshot is exact when its
+and at a gap of more than a second between writes; never inside one `createBatch` write
+(`RunLog.batch_of`), which is one durable write. A batch's snapshot is exact when its
 first write carries a fence (the log up to the fence); otherwise it is *inferred*: every
 event committed before the first write and sorted below it.
 """
@@ -170,6 +171,8 @@ def _close(groups: list[list[int]], current: list[int], created: set[str]) -> li
 
 def _breaks(log: RunLog, current: list[int], e: LogEvent, created: set[str]) -> bool:
     first, previous = log.events[current[0]], log.events[current[-1]]
+    if e.index in log.batch_of and log.batch_head(e.index) == log.batch_head(previous.index):
+        return False  # one `createBatch` write: one decision, whatever its members carry
     if e.fence and e.fence not in (previous.event_id, first.fence):
         return True
     if e.event_type in CREATIONS and e.correlation_id in created:

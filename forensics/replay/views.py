@@ -15,7 +15,7 @@ from forensics.replay.fences import FenceRow
 from forensics.replay.names import short_cid, short_step
 from forensics.replay.replays import Replay, RunReplays
 from forensics.replay.traced import Mismatch
-from forensics.replay.whatif import DesignOutcome
+from forensics.replay.whatif import DESIGN_ERAS, DesignOutcome
 
 Row = dict[str, Any]
 
@@ -111,6 +111,13 @@ def replay_summary(rr: RunReplays) -> str:
             f" ({wrote} wrote, {failed} failed)"
         )
     parts.append(f"{rebuilt} reconstructed (commit order: {rr.log.commit_basis})")
+    parts.append(f"replay order: {rr.log.replay_order}")
+    writes = len(set(rr.log.batch_of.values()))
+    if writes:
+        parts.append(
+            f"{len(rr.log.batch_of)} events in {writes} createBatch write(s), each one write"
+            " (recognised by shape: inferred)"
+        )
     return f"{rr.log.run_id}: " + "; ".join(parts)
 
 
@@ -134,6 +141,7 @@ def fence_rows(rr: RunReplays, chain: list[FenceRow]) -> list[Row]:
                 "verdicts": list(row.verdicts),
                 "symmetry": row.symmetry,
                 "missed": [rr.log.events[j].event_id for j in row.missed],
+                "batch": row.batch,
             }
         )
     return rows
@@ -143,6 +151,7 @@ def what_if_rows(rr: RunReplays, outcomes: list[DesignOutcome]) -> list[Row]:
     return [
         {
             "design": o.title,
+            "in_force": DESIGN_ERAS.get(o.design),
             "rejects": [at_log(rr, i) for i in o.rejected],
             "verdict": _design_verdict(rr, o),
             "caught": [rr.log.events[i].event_id for i in o.caught],

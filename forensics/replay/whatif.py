@@ -14,7 +14,9 @@ held against the actual commit history as each design's server would have:
   executor writes included, move `seq` but not `seqInBand`).
 
 A design *prevents* the corruption when, in every batch holding a corrupting write, it
-rejects a write at or before the first corrupting one (a rejected writer stops there).
+rejects a write at or before the first corrupting one (a rejected writer stops there). The
+members of one `createBatch` write stand or fall with its first member: one durable write is
+checked once. Each design names the release and era that brought it (`DESIGN_ERAS`).
 """
 
 from __future__ import annotations
@@ -39,6 +41,13 @@ DESIGNS: Final = (
     ("state-event-count", "stateEventCount"),
     ("in-band", "in-band count (expectedSeqInBand)"),
 )
+DESIGN_ERAS: Final = {
+    "tail": "never shipped (PR #2113/#2132 branch)",
+    "state-updated-at": "E2 (workflow 4.x, PR #2266); gone in 5.x",
+    "state-event-count": "PR #3145 (4.x branch)",
+    "in-band": "E4 (spec 9)",
+}
+"""Where each design was in force: a run of another era was not protected by it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,9 +99,17 @@ def what_if(rr: RunReplays, chain: list[FenceRow]) -> list[DesignOutcome]:
         "in-band": _in_band,
     }
     return [
-        _outcome(rr, key, title, [c for c in cases if tests[key](run, c)], cases, bad, unknown)
+        _outcome(rr, key, title, _rejected(rr.log, cases, run, tests[key]), cases, bad, unknown)
         for key, title in DESIGNS
     ]
+
+
+def _rejected(
+    log: RunLog, cases: list[_Case], run: _Run, test: Callable[[_Run, _Case], bool]
+) -> list[_Case]:
+    """The writes a design rejects; a `createBatch` member goes with its first member."""
+    verdict = {c.index: test(run, c) for c in cases}
+    return [c for c in cases if verdict.get(log.batch_head(c.index), verdict[c.index])]
 
 
 def _outcome(

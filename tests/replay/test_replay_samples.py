@@ -66,7 +66,8 @@ def test_the_incident_has_two_digest_groups_two_writers_and_52_failures(
     }  # fmt: skip
     assert replay_summary(incident) == (
         "wrun_01KSNVVXH82P5GM40D6F9152JF: 54 traced replays in 2 digest group(s)"
-        " (2 wrote, 52 failed); 11 reconstructed (commit order: write time)"
+        " (2 wrote, 52 failed); 11 reconstructed (commit order: write time);"
+        " replay order: eventId (the 4.x runtime loads the log in eventId order)"
     )
     assert {k: v for k, v in trace_holes(incident).items() if v} == {
         "inv269": trace_holes(incident)["inv269"], "inv327": trace_holes(incident)["inv269"]

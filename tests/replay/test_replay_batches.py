@@ -1,0 +1,102 @@
+"""`events.createBatch` writes: a 5.x suspension's fan-out lands at consecutive slots in one
+durable write, and the fence chain, the reconstruction and `check` treat it as one write."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+from dsl import T0, ev
+
+from forensics.analysis.engine import check
+from forensics.model import EventRecord
+from forensics.replay.fences import fence_chain
+from forensics.replay.replays import RunReplays, run_replays
+from forensics.replay.whatif import what_if
+from forensics.store import Store
+
+RUN = "wrun_01M98MZV69S2NACX6EH7BP4967"
+WF = "workflow//./src/workflows/demo.ts//flow"
+A, W, H = "step_" + "1".zfill(26), "wait_" + "1".zfill(26), "hook_01M98MZV69YV5JH2A0T1VH6QXW"
+
+
+CREATED = {"deploymentId": "dpl_1", "workflowName": WF,
+           "executionContext": {"workflowCoreVersion": "5.0.0-beta.55"}}  # fmt: skip
+
+
+def sid(n: int) -> str:
+    return "evnt_" + str(n).zfill(26)
+
+
+def slot(n: int, event_type: str, cid: str | None = None, data: Any = None, *, ms: int,
+         fence: int | None = None) -> EventRecord:  # fmt: skip
+    """The event at position `n`, `createdAt` T0 + `ms`, sent with fence `fence` (a slot)."""
+    return replace(
+        ev(n, event_type, cid, data, run=RUN), event_id=sid(n), spec_version=7,
+        created_at=T0 + timedelta(milliseconds=ms),
+        fence_last_event_id=sid(fence) if fence else None,
+    )  # fmt: skip
+
+
+def sdk_log(wait_ms: int = 41) -> list[EventRecord]:
+    """What workflow 5.x writes for `createHook(); await Promise.race([step A, sleep])`: the
+    hook through the single path, then one `createBatch` with the born-running step (its
+    `step_created` and `step_started`) and the wait, each event's `createdAt` the request's
+    `occurredAt`, the batch sent with the snapshot it was decided from (slot 3)."""
+    name = {"stepName": "step//./src/workflows/demo.ts//fetchItem"}
+    return [
+        slot(1, "run_created", None, CREATED, ms=0),
+        slot(2, "run_started", ms=5),
+        slot(3, "hook_created", H, {"token": "t-1"}, ms=40, fence=2),
+        slot(4, "step_created", A, name, ms=41, fence=3),
+        slot(5, "step_started", A, name, ms=41, fence=3),
+        slot(6, "wait_created", W, {"resumeAt": "2026-11-21T10:00:00.000Z"}, ms=wait_ms, fence=3),
+        slot(7, "step_completed", A, name, ms=300),
+        slot(8, "hook_disposed", H, {"token": "t-1"}, ms=320, fence=7),
+        slot(9, "run_completed", None, {}, ms=321, fence=8),
+    ]
+
+
+def load(store: Store, events: list[EventRecord]) -> RunReplays:
+    with store.begin_import("test", "dsl") as session:
+        session.add_events(events)
+        session.finish()
+    return run_replays(store.con, RUN)
+
+
+def verdicts(rr: RunReplays) -> dict[int, tuple[str, int | None]]:
+    """Position -> (verdict, the commit rank of its batch's first member)."""
+    return {row.index + 1: (row.verdict, row.batch) for row in fence_chain(rr)}
+
+
+def test_a_create_batch_is_one_write_in_the_fence_chain(tmp_store: Store) -> None:
+    rr = load(tmp_store, sdk_log())
+    assert rr.log.replay_order.startswith("position")
+    assert rr.log.commit_basis == "position"
+    assert rr.log.batch_of == {3: 3, 4: 3, 5: 3}  # slots 4-6 (log indexes 3-5)
+    assert verdicts(rr) == {
+        1: ("ok", None), 2: ("ok", None), 3: ("ok", None),
+        4: ("ok", 4), 5: ("ok", 4), 6: ("ok", 4),
+        7: ("ok", None), 8: ("ok", None), 9: ("ok", None),
+    }  # fmt: skip
+    writers = {row.index + 1: row.writer for row in fence_chain(rr)}
+    assert writers[4] == writers[6] is not None  # one decision, one reconstructed replay
+    for outcome in what_if(rr, fence_chain(rr)):
+        assert outcome.rejected in ((), (3, 4, 5)) or 3 not in outcome.rejected
+
+
+def test_a_write_outside_the_batch_is_judged_on_its_own(tmp_store: Store) -> None:
+    # the same wait written 2 s later is not part of the batch: its fence (slot 3) is not
+    # the event committed before it (slot 5), so the chain shows the break
+    rr = load(tmp_store, sdk_log(wait_ms=2041))
+    assert rr.log.batch_of == {3: 3, 4: 3}
+    assert verdicts(rr)[6] == ("fence-break", None)
+
+
+def test_check_finds_nothing_in_a_batched_suspension(tmp_store: Store) -> None:
+    load(tmp_store, sdk_log())
+    result = check(tmp_store)
+    assert [(f.code, f.severity, f.event_ids) for f in result.findings
+            if f.severity != "info"] == []  # fmt: skip
+    assert {v.verdict for v in result.runs} == {"ok"}
