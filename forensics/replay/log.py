@@ -37,6 +37,8 @@ CREATIONS: Final = frozenset({"step_created", "hook_created", "wait_created"})
 RUN_ENDS: Final = frozenset({"run_completed", "run_failed"})
 EXECUTOR: Final = frozenset({"step_started", "step_retrying"})
 """Step executor writes: not replay decisions, and out of band for the in-band count."""
+NOOP: Final = "noop"
+"""A sealed log's filler (spec 7): it occupies an abandoned slot and carries no meaning."""
 BATCHED: Final = frozenset({"step_created", "wait_created"})
 """What the 5.x runtime folds into one `events.createBatch` write (a suspension's fan-out)."""
 BATCH_SPREAD_US: Final = 50_000
@@ -129,9 +131,15 @@ class RunLog:
         return None if index is None else self.events[index]
 
     def predecessor(self, index: int) -> LogEvent | None:
-        """The event committed just before `events[index]`."""
+        """The event committed just before `events[index]`; a sealed log's `noop` filler is
+        stepped over, as the replay steps over it (it keeps its slot, it is no event)."""
         rank = self.rank[index]
-        return self.events[self.commit[rank - 1]] if rank else None
+        while rank:
+            rank -= 1
+            e = self.events[self.commit[rank]]
+            if e.event_type != NOOP:
+                return e
+        return None
 
 
 # The run's copy of each event as `run_log` chooses it (a copy that knows its write time and

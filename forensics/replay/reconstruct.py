@@ -28,6 +28,7 @@ from typing import Final
 from forensics.replay.log import (
     CREATIONS,
     EXECUTOR,
+    NOOP,
     RUN_ENDS,
     LogEvent,
     RunLog,
@@ -141,6 +142,8 @@ def batches(log: RunLog, traces: TraceSet) -> list[Batch]:
     created: set[str] = set()
     for i in log.commit:
         e = log.events[i]
+        if e.event_type == NOOP:
+            continue  # a sealed slot: no write of anyone's, no input to a decision
         if i in owner:
             traced.setdefault(owner[i], []).append(i)
             current = _close(groups, current, created)

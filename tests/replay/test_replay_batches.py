@@ -100,3 +100,26 @@ def test_check_finds_nothing_in_a_batched_suspension(tmp_store: Store) -> None:
     assert [(f.code, f.severity, f.event_ids) for f in result.findings
             if f.severity != "info"] == []  # fmt: skip
     assert {v.verdict for v in result.runs} == {"ok"}
+
+
+def test_a_noop_filler_keeps_its_slot_and_is_stepped_over(tmp_store: Store) -> None:
+    # a writer took slot 7 and died; the backend sealed it with a noop (its createdAt is the
+    # seal time, later than the slots after it). The step's end still chains from slot 6.
+    events = sdk_log()
+    name = events[6].event_data
+    sealed = [
+        *events[:6],
+        slot(7, "noop", "noop_7", {"sealed": True}, ms=900),
+        replace(events[6], event_id=sid(8)),
+        slot(9, "hook_disposed", H, {"token": "t-1"}, ms=320, fence=8),
+        slot(10, "run_completed", None, {}, ms=321, fence=9),
+    ]
+    assert name is not None
+    rr = load(tmp_store, sealed)
+    assert [e.event_type for e in rr.log.events][6] == "noop"  # kept, at its position
+    rows = {row.index + 1: row for row in fence_chain(rr)}
+    assert rows[8].chained_from == sid(6)  # stepped over
+    assert {row.verdict for row in rows.values()} == {"ok"}
+    result = check(tmp_store)
+    assert [f.code for f in result.findings if f.severity != "info"] == []
+    assert {v.verdict for v in result.runs} == {"ok"}
