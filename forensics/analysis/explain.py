@@ -158,6 +158,42 @@ def _duplicate(hit: Hit, facts: Facts) -> str:
     )
 
 
+_NOT_FATAL: dict[str, str] = {
+    "several-terminals": "The run had already ended at its first terminal event, so no replay"
+    " runs to read this one: what is wrong is the run's outcome, recorded more than once.",
+    "events-after-terminal": "The run had ended before this event was written: no replay runs"
+    " any more to read it.",
+    "no-run-created": "The log is incomplete, so no replay of it can be judged.",
+    "run-created-not-first": "The log is incomplete, so no replay of it can be judged.",
+    "duplicate-creation": "The entity was still open, so a replay takes the copy silently;"
+    " the copy shows that two writers created the entity.",
+    "stuck-step": "Nothing in the log goes unconsumed: the step never finished.",
+    "entity-event-mismatch": "A replay reads the events, not the entity rows: the rows disagree"
+    " with the log.",
+    "conflicting-copies": "The sources disagree on this event; what a replay read depends on"
+    " the source it read.",
+    "slot-hole": "Not named: a log with a hole is not replayed as imported (the 5.x runtime"
+    " refuses a history whose positions are not contiguous).",
+    "missing-creation": "No replay fails on a missing creation by itself.",
+}
+
+
+def not_fatal_sentence(code: str, evidence: Mapping[str, Any], severity: str) -> str:
+    """What to say instead of an era list when no era's replay fails on a finding: per code
+    and shape, so no pane claims a replay consumes what no replay reads."""
+    key = str(evidence.get("problem") or code)
+    if key in _NOT_FATAL:
+        return _NOT_FATAL[key]
+    if code in CAUSES:
+        return (
+            "This is a cause: no replay fails on it, the replays fail on what it led to"
+            " (the findings on the same entity)."
+        )
+    if severity == "info":
+        return "Information: no replay fails on it."
+    return "No replay fails on this by itself."
+
+
 def _names(hit: Hit, facts: Facts) -> str:
     names = list(hit.evidence.get("names", {}))
     return (

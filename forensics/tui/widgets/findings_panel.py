@@ -18,6 +18,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Static
 
+from forensics.analysis.explain import not_fatal_sentence
 from forensics.analysis.invariants import invariants_of
 from forensics.model import Finding
 from forensics.tui import format as fmt
@@ -47,21 +48,39 @@ def finding_text(finding: Finding) -> RenderableType:
         Text.assemble((f"{finding.code}", "bold"), f"  ({finding.severity})"),
         Text(finding.explanation or "(no explanation recorded)"),
     ]
-    if finding.fatal_in:
-        parts.append(Text(f"Fatal in: {' '.join(finding.fatal_in)}", style="bold"))
-    else:
-        parts.append(Text("Fatal in: none. No replay fails on this event itself."))
+    parts.append(_fatal(finding))
     if finding.replay_message:
-        parts.append(Text.assemble(("A replay would report: ", "bold"), finding.replay_message))
+        said = "The runtime reported: " if finding.code == "corrupted-log-error" else None
+        parts.append(
+            Text.assemble((said or "A replay would report: ", "bold"), finding.replay_message)
+        )
     rules = invariants_of(finding.code, finding.evidence)
-    if rules:
+    if rules and not finding.evidence.get("inert_from_spec"):
         parts.append(Text.assemble(("Breaks world-sim invariant: ", "bold"), ", ".join(rules)))
+    if finding.evidence.get("judged_in"):
+        parts.append(Text.assemble(("Run judged in: ", "bold"), finding.evidence["judged_in"]))
     ids = ", ".join(finding.event_ids) or "none"
     parts.append(Text.assemble(("Witness: ", "bold"), ids, ("  (Enter shows them)", "italic")))
     if finding.evidence:
         evidence = json.dumps(finding.evidence, indent=2, sort_keys=True, default=str)
         parts += [Text("Evidence", style="bold"), Text(evidence)]
     return Group(*[p for part in parts for p in (part, Text(""))][:-1])
+
+
+def _fatal(finding: Finding) -> Text:
+    """The eras whose replay fails on the finding, or what instead, per code and shape."""
+    if not finding.fatal_in:
+        why = not_fatal_sentence(finding.code, finding.evidence, finding.severity)
+        return Text.assemble(("Fatal in: none. ", "bold"), why)
+    text = Text(f"Fatal in: {' '.join(finding.fatal_in)}", style="bold")
+    if finding.evidence.get("inert_from_spec"):
+        text.append(
+            f". Not in E4, the era this run is judged in: from spec"
+            f" {finding.evidence['inert_from_spec']} events after an entity's terminal event are"
+            " inert.",
+            style="",
+        )
+    return text
 
 
 class FindingsPanel(Vertical):
