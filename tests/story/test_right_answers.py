@@ -43,4 +43,4 @@ def test_explanations_name_events_by_position_and_define_eras(tmp_store: Store) 
     [f] = check(tmp_store).findings
     assert "E1 =" not in f.explanation and "Let " not in f.explanation
     assert f.explanation.startswith("#6 (step_started) arrives after #5")
-    assert "runtime era E0-E2 (E0 (up to Nov 2025, spec 1);" in f.explanation
+    assert "runtime era E0-E2 (E0 (up to Nov 2025, workflow 4.0 betas, spec 1);" in f.explanation
