@@ -12,9 +12,11 @@ events of its entity written with it: that order is inferred, not read from upst
 On slot logs of the 5.x line, the events of one `events.createBatch` call are one durable
 write (`batch_of`): upstream lands them in request order at consecutive slots, atomically,
 for a suspension's `step_created`/`wait_created` fan-out (a `step_started` may follow its own
-`step_created` in it). The log carries no batch id, so a batch is recognised by its shape
-(inferred): consecutive positions, only those kinds, `createdAt` (the request's
-`occurredAt`) within `BATCH_SPREAD` of the first member, one fence or none.
+`step_created` in it) and for a sequential step transition (the finished step's
+`step_completed`, then the next step born running). The log carries no batch id, so a
+batch is recognised by its shape (inferred): consecutive positions, only those kinds,
+`createdAt` (the request's `occurredAt`) within `BATCH_SPREAD_US` of the first member, one
+fence or none.
 Each event carries what the digest formula needs (type, correlation id, step name), its hook
 token, its times and the fence its writer sent.
 """
@@ -195,8 +197,10 @@ def _slot(event_id: str) -> int | None:
 def create_batches(events: tuple[LogEvent, ...]) -> dict[int, int]:
     """Members of each `createBatch` write (index -> first member's index), by shape:
     consecutive positions holding only `step_created`/`wait_created` (and a `step_started`
-    right after its own `step_created`), `createdAt` within `BATCH_SPREAD_US` of the first
-    member, and at most one fence among them. Groups of one are not batches."""
+    right after its own `step_created`), opened by those or by the `step_completed` of a
+    sequential step transition (`[step_completed(N), step_created(N+1), step_started(N+1)]`),
+    `createdAt` within `BATCH_SPREAD_US` of the first member, and at most one fence among
+    them. Groups of one are not batches."""
     out: dict[int, int] = {}
     group: list[int] = []
 
@@ -210,7 +214,7 @@ def create_batches(events: tuple[LogEvent, ...]) -> dict[int, int]:
             group.append(e.index)
             continue
         close()
-        if e.event_type in BATCHED:
+        if e.event_type in BATCHED or e.event_type == "step_completed":
             group.append(e.index)
     close()
     return out

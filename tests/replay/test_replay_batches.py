@@ -123,3 +123,26 @@ def test_a_noop_filler_keeps_its_slot_and_is_stepped_over(tmp_store: Store) -> N
     result = check(tmp_store)
     assert [f.code for f in result.findings if f.severity != "info"] == []
     assert {v.verdict for v in result.runs} == {"ok"}
+
+
+def test_a_sequential_step_transition_is_one_write(tmp_store: Store) -> None:
+    # inline execution: step A's completion and step B born running go in one createBatch
+    # [step_completed(A), step_created(B), step_started(B)], sent with the snapshot (slot 5)
+    b = "step_" + "2".zfill(26)
+    name_a = {"stepName": "step//./src/workflows/demo.ts//fetchItem"}
+    name_b = {"stepName": "step//./src/workflows/demo.ts//saveItem"}
+    events = [
+        *sdk_log()[:2],
+        slot(3, "step_created", A, name_a, ms=10, fence=2),
+        slot(4, "step_started", A, name_a, ms=10, fence=2),
+        slot(5, "attr_set", None, {"changes": []}, ms=20),
+        slot(6, "step_completed", A, name_a, ms=90, fence=5),
+        slot(7, "step_created", b, name_b, ms=90, fence=5),
+        slot(8, "step_started", b, name_b, ms=91, fence=5),
+        slot(9, "step_completed", b, name_b, ms=150),
+        slot(10, "run_completed", None, {}, ms=151, fence=9),
+    ]
+    rr = load(tmp_store, events)
+    assert rr.log.batch_of == {2: 2, 3: 2, 5: 5, 6: 5, 7: 5}
+    assert {n: v for n, v in verdicts(rr).items() if n >= 6} == {
+        6: ("ok", 6), 7: ("ok", 6), 8: ("ok", 6), 9: ("ok", None), 10: ("ok", None)}  # fmt: skip
