@@ -14,7 +14,7 @@ from typing import Any, Final
 from forensics.analysis.ids import IdReport, analyse_ids, find_started_at, parse_correlation_id
 from forensics.analysis.rules_ids import creation_order
 from forensics.analysis.seed import int_to_body
-from forensics.analysis.versions import LINE_4, Line, line_of
+from forensics.analysis.versions import LINE_4, Line, line_of_run
 from forensics.analysis.vocab import CREATION, RESOLUTION, sql_list
 from forensics.store import Store
 
@@ -65,8 +65,7 @@ def ids_report(store: Store, run_id: str) -> RunIds:
     if started is None:
         started = _search_started(run_id, workflow, rows, order)
     report = analyse_ids(run_id, workflow, started, order, tokens, batch_of=batch_of)
-    opening = next((r for r in rows if r[1] == "run_created"), None)
-    line = line_of(opening[6], opening[8], opening[7]) if opening else LINE_4
+    line = line_of_run(store.con, run_id)  # the Python SDK and the executor's spec included
     return RunIds(report, created_by, batch_of, line)
 
 
