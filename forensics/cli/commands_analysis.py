@@ -14,11 +14,12 @@ import orjson
 from forensics.analysis.catalogue import all_codes
 from forensics.analysis.engine import CheckResult, check, explain_run
 from forensics.analysis.eras import ERA_NAMES
-from forensics.analysis.explain import CAUSES
+from forensics.analysis.explain import not_fatal_sentence
 from forensics.analysis.idsreport import ids_report, ids_rows
 from forensics.analysis.invariants import invariants_of
 from forensics.analysis.ranks import rank, select
 from forensics.analysis.scan import Settings
+from forensics.analysis.versions import judgement_of_run
 from forensics.cli import Context
 from forensics.cli.commands_fleet import check_on_spark, spark_options, spark_requested
 from forensics.cli.options import (
@@ -184,7 +185,9 @@ def explain_cmd(obj: Context, run: str, min_severity: str, codes: tuple[str, ...
     settings = Settings(inversion_tolerance_ms=tolerance, race_window_ms=window)
     _codes(codes + exclude)
     with open_writable(obj) as store:
-        result = explain_run(store, resolve_run(store, run), settings)
+        run_id = resolve_run(store, run)
+        result = explain_run(store, run_id, settings)
+        judged = judgement_of_run(store.con, run_id).describe()
     hidden = len(result.findings)
     result = _shown(result, min_severity, exclude)
     if codes:
@@ -194,10 +197,10 @@ def explain_cmd(obj: Context, run: str, min_severity: str, codes: tuple[str, ...
         verdict = result.runs[0] if result.runs else None
         _dump({"run_id": verdict.run_id if verdict else run,
                "verdict": verdict.verdict if verdict else None,
-               "reason": verdict.reason if verdict else None,
+               "reason": verdict.reason if verdict else None, "judged_in": judged,
                "findings": [finding_dict(f) for f in result.findings]})  # fmt: skip
     else:
-        click.echo(render_explanation(result))
+        click.echo(render_explanation(result, judged))
     if hidden:
         click.echo(f"forensics: {hidden} finding(s) not shown (see --min-severity, --code)",
                    err=True)  # fmt: skip
@@ -228,9 +231,11 @@ def register(cli: click.Group) -> None:
         cli.add_command(command)
 
 
-def render_explanation(result: CheckResult) -> str:
-    """The text `explain` prints: verdict, then each finding with its witness events."""
+def render_explanation(result: CheckResult, judged: str | None = None) -> str:
+    """The text `explain` prints: verdict (and the era the run is judged in), then each
+    finding with its witness events."""
     lines = [f"{v.run_id}: {v.verdict}" + (f" ({v.reason})" if v.reason else "")
+             + (f"; judged in {judged}" if judged else "")
              for v in result.runs]  # fmt: skip
     lines.append(
         "(#N: an event's position in the log; E0-E4: the runtime eras, " + ERA_LEGEND + ")"
@@ -240,7 +245,7 @@ def render_explanation(result: CheckResult) -> str:
     for f in result.findings:
         head = f"[{f.severity}] {f.code}  {f.finding_id}"
         lines += ["", head + (f"  {f.correlation_id}" if f.correlation_id else "")]
-        none = "none: a cause, replays fail on what it led to" if f.code in CAUSES else "none"
+        none = "none. " + not_fatal_sentence(f.code, f.evidence, f.severity)
         lines.append("  fatal in: " + (" ".join(f.fatal_in) or none))
         rules = invariants_of(f.code, f.evidence)
         if rules:

@@ -89,7 +89,7 @@ def test_explain_prints_witness_and_explanation(
     assert lines[1].startswith("(#N: an event's position in the log; E0-E4: the runtime eras, E0")
     del lines[1]
     assert lines[:8] == [
-        f"{RUN}: anomalous",
+        f"{RUN}: anomalous; judged in E1-E2 (workflow 4.x, spec 3)",
         "",
         "[error] event-after-terminal  " + lines[2].split()[2] + "  step_A",
         "  fatal in: E0 E1 E2",
