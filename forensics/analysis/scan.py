@@ -29,7 +29,7 @@ from forensics.analysis.sieve import (
 from forensics.store.schema import copy_order
 from forensics.store.sieve_cache import cached_version, clear_cached, replace_cached
 
-ENGINE_VERSION: Final = 3
+ENGINE_VERSION: Final = 4
 """Bumped whenever a detector changes what it reports, so stored results become stale."""
 SIEVE_VERSION: Final = 2
 """Bumped whenever the sieve's statistics change shape or meaning (kept ones are dropped)."""

@@ -183,7 +183,8 @@ def _exactness(rr: RunReplays, writers: Any) -> tuple[str, str]:
         return "inferred", (
             "no traces: replays are reconstructed from commit order"
             + (" and fences" if rr.log.has_fences else "")
-            + "; a snapshot without a fence is inferred (what committed before the write)"
+            + "; a snapshot without a fence is inferred (what committed before the write);"
+            + f" the log is read by {rr.log.replay_order}"
         )
     return "inferred", "some writers are traced; the others' snapshots are inferred"
 
