@@ -9,6 +9,7 @@ for people beyond the runtime's own messages; explanations are `explain`'s job.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any, Final
 
 from forensics.analysis.eras import (
@@ -165,16 +166,23 @@ def event_after_terminal(scan: Scan, entities: list[dict[str, Any]]) -> list[Hit
     return inert_from_spec_9(scan, hits)
 
 
-def inert_from_spec_9(scan: Scan, hits: list[Hit]) -> list[Hit]:
-    """Hits about events after an entity's terminal event, as a run judged in E4 sees them:
-    its replay treats those events as inert, so they are information, not a violation."""
-    if not any(h.evidence.get("after_terminal") is not False for h in hits):
+def _after_terminal(h: Hit) -> bool:
+    return h.evidence.get("after_terminal") is not False
+
+
+def inert_from_spec_9(
+    scan: Scan, hits: list[Hit], after: Callable[[Hit], bool] = _after_terminal
+) -> list[Hit]:
+    """Hits about events after an entity's terminal event (`after` says which), as a run
+    judged in E4 sees them: its replay treats those events as inert, so they are information,
+    not a violation."""
+    if not any(after(h) for h in hits):
         return hits
     judged = run_judgements(scan)
     out = []
     for h in hits:
         j = judged.get(h.run_id)
-        if j is None or not j.inert_after_terminal or h.evidence.get("after_terminal") is False:
+        if j is None or not j.inert_after_terminal or not after(h):
             out.append(h)
             continue
         evidence = {**h.evidence, "inert_from_spec": SPEC_SINGLE_ORCHESTRATOR}

@@ -15,6 +15,7 @@ import orjson
 from forensics.analysis.eras import eras_of_message
 from forensics.analysis.hits import Hit, in_log_order
 from forensics.analysis.messages import Failure, error_message, parse_failure
+from forensics.analysis.rules_entity import inert_from_spec_9
 from forensics.analysis.scan import Scan
 from forensics.analysis.sieve import CORRUPT_SQL, SLOT_ID
 from forensics.analysis.vocab import OUT_OF_BAND, RUN_OPENING, RUN_TERMINAL, sql_list
@@ -52,12 +53,17 @@ def run_lifecycle(scan: Scan) -> list[Hit]:
     late reports of work in flight are expected and not counted). No replay runs once the run
     has ended, so no era fails on these, but the outcome or the log is not what it seems.
     A `noop` filling an abandoned slot is not an event of the run and never counts.
-    Repeated `run_created`/`run_started` are harmless and not reported."""
+    Repeated `run_created`/`run_started` are harmless and not reported. From spec 9 (E4) the
+    runtime treats events after the run's terminal event as inert: information only."""
     late = {r["run_id"]: r for r in scan.rows(_AFTER_TERMINAL)}
     hits: list[Hit] = []
     for r in scan.rows(_LIFECYCLE):
         hits.extend(_lifecycle_hits(r, late.get(r["run_id"])))
-    return hits
+    return inert_from_spec_9(scan, hits, _after_run_terminal)
+
+
+def _after_run_terminal(h: Hit) -> bool:
+    return h.evidence.get("problem") in ("several-terminals", "events-after-terminal")
 
 
 def _lifecycle_hits(r: dict[str, Any], late: dict[str, Any] | None) -> list[Hit]:

@@ -118,3 +118,25 @@ def test_python_sdk_runs_are_recognised_and_judged_by_their_own_versions(
     assert finding.evidence["judged_in"] == "E3 (Python SDK, spec 7)"
     assert judgement(None, 7, python=True).line.name == "Python SDK (slot ids)"
     assert not judgement(None, 7, python=True).line.seed_known
+
+
+def test_a_second_run_completed_is_an_error_at_spec_7_and_information_at_spec_9(
+    tmp_store: Store,
+) -> None:
+    # the shape world-local 5.0.0-beta.46 wrote under load: run_completed twice
+    def log(spec: int) -> list[EventRecord]:
+        name = {"stepName": STEP}
+        events = [
+            *opening(spec),
+            slot(3, "step_created", "step_A", name, spec=spec),
+            slot(4, "step_started", "step_A", name, spec=spec),
+            slot(5, "step_completed", "step_A", name, spec=spec),
+            slot(6, "run_completed", None, {}, spec=spec),
+            slot(7, "run_completed", None, {}, spec=spec),
+        ]
+        return [replace(e, run_id=f"wrun_{spec}") for e in events]
+
+    load(tmp_store, [*log(7), *log(9)])
+    found_ = {f.run_id: f for f in check(tmp_store, codes=["run-lifecycle"]).findings}
+    assert (found_["wrun_7"].severity, found_["wrun_7"].event_ids) == ("error", (sid(6), sid(7)))
+    assert (found_["wrun_9"].severity, found_["wrun_9"].evidence["inert_from_spec"]) == ("info", 9)
