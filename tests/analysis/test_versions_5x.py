@@ -10,6 +10,7 @@ from dsl import ev
 from findings_dsl import E012, STEP, WF, found, load
 
 from forensics.analysis.engine import check
+from forensics.analysis.invariants import invariants_of
 from forensics.analysis.versions import effective_spec, judgement
 from forensics.model import EventRecord
 from forensics.store import Store
@@ -140,3 +141,9 @@ def test_a_second_run_completed_is_an_error_at_spec_7_and_information_at_spec_9(
     found_ = {f.run_id: f for f in check(tmp_store, codes=["run-lifecycle"]).findings}
     assert (found_["wrun_7"].severity, found_["wrun_7"].event_ids) == ("error", (sid(6), sid(7)))
     assert (found_["wrun_9"].severity, found_["wrun_9"].evidence["inert_from_spec"]) == ("info", 9)
+
+
+def test_an_inert_late_event_names_no_world_sim_invariant() -> None:
+    late = {"events": [{"event_type": "step_completed"}, {"event_type": "step_started"}]}
+    assert invariants_of("event-after-terminal", late) == ("step.no-restart-after-terminal",)
+    assert invariants_of("event-after-terminal", {**late, "inert_from_spec": 9}) == ()

@@ -55,7 +55,7 @@ def finding_text(finding: Finding) -> RenderableType:
             Text.assemble((said or "A replay would report: ", "bold"), finding.replay_message)
         )
     rules = invariants_of(finding.code, finding.evidence)
-    if rules and not finding.evidence.get("inert_from_spec"):
+    if rules:
         parts.append(Text.assemble(("Breaks world-sim invariant: ", "bold"), ", ".join(rules)))
     if finding.evidence.get("judged_in"):
         parts.append(Text.assemble(("Run judged in: ", "bold"), finding.evidence["judged_in"]))
