@@ -100,3 +100,10 @@ def test_the_tour_and_the_replay_commands_run_as_written(tmp_path: Path) -> None
     assert (tmp_path / "forensics-demo.duckdb").is_file() and (tmp_path / "mine.duckdb").is_file()
     assert not (tmp_path / "forensics.duckdb").exists()  # nothing read or wrote the default
     assert "event_created" not in done.stdout and '"run_created"' in done.stdout  # jq's output
+
+
+def test_the_eras_table_is_the_one_the_analysis_uses() -> None:
+    from forensics.analysis.eras import ERA_RULES
+
+    rows = [f"| {era} | {behaviour} | {since} |" for era, behaviour, since in ERA_RULES]
+    assert [r for r in rows if r not in README] == []

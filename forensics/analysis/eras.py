@@ -33,14 +33,14 @@ ERA_RULES: Final = (
     ("E3", "repeats of a consumed event class skipped; unclaimed out-of-band events parked;"
      " the log read in commit order; correlation ids from the run id's time", "workflow 5.0.0"),
     ("E3", "slot event ids: the dense 1-based position, allocated at commit", "spec 6"),
-    ("E3", "sealed log: a `noop` fills an abandoned slot and the replay steps over it",
-     "spec 7"),
+    ("E3", "sealed log: a `noop` fills an abandoned slot; the replay steps over it", "spec 7"),
     ("E3", "`events.createBatch`: a suspension's `step_created`/`wait_created` fan-out (and a"
-     " born-running `step_created` + `step_started`) in one write, at consecutive slots",
-     "workflow 5.x (`WORKFLOW_BATCH_TRANSITIONS`), slot runs only"),
+     " born-running `step_created` + `step_started`, or a sequential step transition) in one"
+     " write at consecutive slots",
+     "workflow 5.x (`WORKFLOW_BATCH_TRANSITIONS`, on by default), slot runs only"),
     ("E3", "`hook_disposed{forceClaimedBy}` understood (capability only)", "spec 8"),
     ("E3", "`run_started` attests `executorSpecVersion`; a backend may raise a running run"
-     " across capability-only versions (3, 4, 5, 8)", "world-vercel, spec 8"),
+     " across capability-only versions", "world-vercel, spec 8"),
     ("E4", "single orchestrator: in-band fence (`expectedSeqInBand`); any event of an entity"
      " after its terminal event is inert", "spec 9"),
 )  # fmt: skip
