@@ -43,8 +43,11 @@ NOOP: Final = "noop"
 """A sealed log's filler (spec 7): it occupies an abandoned slot and carries no meaning."""
 BATCHED: Final = frozenset({"step_created", "wait_created"})
 """What the 5.x runtime folds into one `events.createBatch` write (a suspension's fan-out)."""
-BATCH_SPREAD_US: Final = 50_000
-"""Members of one batch carry `createdAt` within this many µs of the first (inferred)."""
+BATCH_SPREAD_US: Final = 5_000
+"""Members of one batch carry `createdAt` within this many µs of the first (inferred: the
+runtime stamps each request's `occurredAt` as it folds them; world-local's born-running
+`step_created` + `step_started` share one millisecond, while separate writes of one run's
+replay lie 10 ms and more apart in the real 5.x logs)."""
 
 
 def writer_class(event_type: str) -> str:

@@ -115,8 +115,8 @@ def replay_summary(rr: RunReplays) -> str:
     writes = len(set(rr.log.batch_of.values()))
     if writes:
         parts.append(
-            f"{len(rr.log.batch_of)} events in {writes} createBatch write(s), each one write"
-            " (recognised by shape: inferred)"
+            f"{len(rr.log.batch_of)} events in {writes} one-write group(s) (createBatch, or a"
+            " born-running step's created and started; recognised by shape: inferred)"
         )
     return f"{rr.log.run_id}: " + "; ".join(parts)
 
