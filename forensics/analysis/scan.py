@@ -176,6 +176,7 @@ def sieve(
         "CREATE OR REPLACE TEMP TABLE _fx_scope AS SELECT unnest(?::VARCHAR[]) AS run_id",
         [run_ids],
     )
+    con.execute("DROP TABLE IF EXISTS _fx_open")  # the openings of the previous scope
     width = str(max(1, int(settings.inversion_tolerance_ms)))
     ent = ENTITY_STATS_SQL.replace("{width}", width)
     buckets = BUCKETS_SQL.replace("{width}", width)
@@ -267,6 +268,7 @@ def drop(con: duckdb.DuckDBPyConnection) -> None:
         "_fx_facts_ev",
         "_fx_keep_runs",
         "_fx_scope",
+        "_fx_open",
         "_fx_facts",
         "_fx_ent",
         "_fx_buckets",

@@ -182,12 +182,19 @@ GROUP BY run_id
 
 
 def run_judgements(scan: Scan) -> dict[str, Judgement]:
-    """The judgement of every run being analysed (from `_fx_facts` and the openings)."""
+    """The judgement of every run being analysed (from `_fx_facts` and the openings, read
+    once per check into `_fx_open`: several detectors ask)."""
+    if not scan.rows(
+        "SELECT 1 AS x FROM duckdb_tables() WHERE table_name = '_fx_open' AND temporary"
+    ):
+        scan.con.execute(
+            "CREATE TEMP TABLE _fx_open AS "
+            + _OPENINGS_SQL.replace("{where}", "run_id IN (SELECT run_id FROM _fx_scope)")
+        )
     rows = scan.rows(
         "SELECT f.run_id, f.core_version, f.spec_version, f.deployment, o.python,"
-        " o.executor_spec, o.fresh_log, o.legacy FROM _fx_facts f LEFT JOIN ("
-        + _OPENINGS_SQL.replace("{where}", "run_id IN (SELECT run_id FROM _fx_scope)")
-        + ") o USING (run_id) WHERE f.run_id IN (SELECT run_id FROM _fx_scope)"
+        " o.executor_spec, o.fresh_log, o.legacy FROM _fx_facts f LEFT JOIN _fx_open o"
+        " USING (run_id) WHERE f.run_id IN (SELECT run_id FROM _fx_scope)"
     )
     return {r["run_id"]: _judged(r) for r in rows}
 
