@@ -150,7 +150,10 @@ def fence_detail(rr: RunReplays, row: FenceRow) -> str:
     if "unfenced-decision-write" in row.verdicts:
         parts.append("a fenced kind of write sent without a fence")
     if row.batch is not None and row.batch != row.rank:
-        parts.append(f"one createBatch write with write {row.batch} (inferred from its shape)")
+        parts.append(
+            f"one durable write with write {row.batch} (a createBatch or a born-running step;"
+            " inferred from its shape)"
+        )
     return "; ".join(parts)
 
 

@@ -13,6 +13,7 @@ from forensics.analysis.engine import check
 from forensics.model import EventRecord
 from forensics.replay.fences import fence_chain
 from forensics.replay.replays import RunReplays, run_replays
+from forensics.replay.views import fence_rows
 from forensics.replay.whatif import what_if
 from forensics.store import Store
 
@@ -80,6 +81,9 @@ def test_a_create_batch_is_one_write_in_the_fence_chain(tmp_store: Store) -> Non
         4: ("ok", 4), 5: ("ok", 4), 6: ("ok", 4),
         7: ("ok", None), 8: ("ok", None), 9: ("ok", None),
     }  # fmt: skip
+    details = {r["n"]: r["detail"] for r in fence_rows(rr, fence_chain(rr))}
+    assert details[6].startswith("one durable write with write 4 (a createBatch")
+    assert details[4] == ""  # the first member is the write itself
     writers = {row.index + 1: row.writer for row in fence_chain(rr)}
     assert writers[4] == writers[6] is not None  # one decision, one reconstructed replay
     for outcome in what_if(rr, fence_chain(rr)):
