@@ -23,7 +23,7 @@ token, its times and the fence its writer sent.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
@@ -120,6 +120,8 @@ class RunLog:
     replay_order: str = "eventId"
     """How the run's runtime lists its log, and whether that is read from upstream or
     inferred (README: "In what order a runtime replays")."""
+    judged_in: str | None = None
+    """The runtime era the run is judged in (`E3 (workflow 5.0.0-beta.55, spec 7)`)."""
     batch_of: dict[int, int] = field(repr=False, default_factory=dict)
     """Log index of each member of a `createBatch` write -> the index of its first member."""
 
@@ -188,8 +190,9 @@ def load_log(con: duckdb.DuckDBPyConnection, run_id: str) -> RunLog:
     ).fetchall()
     workflow, started = head[0] if head else (None, None)
     batched = slots and (judged.spec or 0) >= SPEC_SLOT_IDS and judged.line.name != "4.x"
-    return build_log(run_id, workflow, started, events, replay_order=order,
-                     positions=slots, batches=batched)  # fmt: skip
+    log = build_log(run_id, workflow, started, events, replay_order=order,
+                    positions=slots, batches=batched)  # fmt: skip
+    return replace(log, judged_in=judged.describe())
 
 
 def _slot(event_id: str) -> int | None:

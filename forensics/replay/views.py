@@ -15,7 +15,7 @@ from forensics.replay.fences import FenceRow
 from forensics.replay.names import short_cid, short_step
 from forensics.replay.replays import Replay, RunReplays
 from forensics.replay.traced import Mismatch
-from forensics.replay.whatif import DESIGN_ERAS, DesignOutcome
+from forensics.replay.whatif import DESIGN_ERAS, DesignOutcome, in_force_for
 
 Row = dict[str, Any]
 
@@ -152,6 +152,7 @@ def what_if_rows(rr: RunReplays, outcomes: list[DesignOutcome]) -> list[Row]:
         {
             "design": o.title,
             "in_force": DESIGN_ERAS.get(o.design),
+            "in_force_for_this_run": in_force_for(o.design, rr.log.judged_in),
             "rejects": [at_log(rr, i) for i in o.rejected],
             "verdict": _design_verdict(rr, o),
             "caught": [rr.log.events[i].event_id for i in o.caught],

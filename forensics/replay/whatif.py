@@ -50,6 +50,18 @@ DESIGN_ERAS: Final = {
 """Where each design was in force: a run of another era was not protected by it."""
 
 
+def in_force_for(design: str, judged_in: str | None) -> bool | None:
+    """Whether `design` guarded a run judged in `judged_in` (None: the log cannot tell)."""
+    era = (judged_in or "").split(" ")[0]
+    if design == "in-band":
+        return era == "E4" if era else None
+    if design == "state-updated-at":
+        return {"E2": True, "E1-E2": None, "": None}.get(era, False)
+    if design == "tail":
+        return False
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class DesignOutcome:
     """One design against this run: what it rejects, catches and misses."""

@@ -13,8 +13,8 @@ from forensics.analysis.engine import check
 from forensics.model import EventRecord
 from forensics.replay.fences import fence_chain
 from forensics.replay.replays import RunReplays, run_replays
-from forensics.replay.views import fence_rows
-from forensics.replay.whatif import what_if
+from forensics.replay.views import fence_rows, what_if_rows
+from forensics.replay.whatif import in_force_for, what_if
 from forensics.store import Store
 
 RUN = "wrun_01M98MZV69S2NACX6EH7BP4967"
@@ -150,3 +150,14 @@ def test_a_sequential_step_transition_is_one_write(tmp_store: Store) -> None:
     assert rr.log.batch_of == {2: 2, 3: 2, 5: 5, 6: 5, 7: 5}
     assert {n: v for n, v in verdicts(rr).items() if n >= 6} == {
         6: ("ok", 6), 7: ("ok", 6), 8: ("ok", 6), 9: ("ok", None), 10: ("ok", None)}  # fmt: skip
+
+
+def test_the_what_if_says_which_design_guarded_this_run(tmp_store: Store) -> None:
+    rr = load(tmp_store, sdk_log())
+    assert rr.log.judged_in == "E3 (workflow 5.0.0-beta.55, spec 7)"
+    rows = {r["design"]: r for r in what_if_rows(rr, what_if(rr, fence_chain(rr)))}
+    assert rows["in-band count (expectedSeqInBand)"]["in_force"] == "E4 (spec 9)"
+    assert rows["in-band count (expectedSeqInBand)"]["in_force_for_this_run"] is False
+    assert rows["stateUpdatedAt"]["in_force_for_this_run"] is False
+    assert in_force_for("in-band", "E4 (workflow 5.x, spec 9)") is True
+    assert in_force_for("state-updated-at", "E1-E2 (workflow 4.x, spec 3)") is None
