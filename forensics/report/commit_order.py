@@ -24,6 +24,7 @@ from forensics.report.style import (
     axis_toggle,
     base_layout,
     esc,
+    esc_template,
     event_colour,
     f4,
     f8,
@@ -151,13 +152,13 @@ def commit_order_figure(info: CommitOrderInfo, *, max_pairs: int = 2_000) -> go.
         sel = types == etype
         fig.add_trace(
             go.Scatter(
-                name=etype,
+                name=esc(etype),
                 x=pos[sel],
                 y=times[sel],
                 customdata=ranks[sel],
                 mode="markers",
                 marker={"color": event_colour(etype), "size": 6},
-                hovertemplate=f"<b>{etype}</b> #%{{x}}<br>%{{y}}<extra></extra>",
+                hovertemplate=f"<b>{esc_template(etype)}</b> #%{{x}}<br>%{{y}}<extra></extra>",
             )
         )
     pairs = info.inversions[:max_pairs]

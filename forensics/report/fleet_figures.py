@@ -10,7 +10,7 @@ from plotly.colors import qualitative
 from forensics.report._query import plural, short_name
 from forensics.report.fleet import EVENT_CAP, EventCountInfo, StatusVerdictInfo, WorkflowRate
 from forensics.report.fleet_findings import FindingsOverTimeInfo, StepTiming
-from forensics.report.style import ALARM, MUTED, VERDICT_COLOURS, base_layout
+from forensics.report.style import ALARM, MUTED, VERDICT_COLOURS, base_layout, esc, esc_template
 
 _CODE_COLOURS = tuple(qualitative.Dark24)  # one colour per code, 24 before any repeats
 
@@ -41,11 +41,11 @@ def findings_over_time_figure(info: FindingsOverTimeInfo) -> go.Figure:
     for i, code in enumerate(info.codes):
         fig.add_trace(
             go.Bar(
-                name=code,
+                name=esc(code),
                 x=list(info.buckets),
                 y=list(info.counts[i]),
                 marker_color=_CODE_COLOURS[i % len(_CODE_COLOURS)],
-                hovertemplate=f"<b>{code}</b><br>%{{x}}: %{{y}}<extra></extra>",
+                hovertemplate=f"<b>{esc_template(code)}</b><br>%{{x}}: %{{y}}<extra></extra>",
             )
         )
     fig.update_layout(barmode="stack")
@@ -60,13 +60,13 @@ def runs_by_status_figure(info: StatusVerdictInfo) -> go.Figure:
     for i, verdict in enumerate(info.verdicts):
         fig.add_trace(
             go.Bar(
-                name=verdict,
+                name=esc(verdict),
                 x=list(info.statuses),
                 y=list(info.counts[i]),
                 marker_color=VERDICT_COLOURS.get(verdict, MUTED),
                 text=list(info.counts[i]),
                 textposition="outside",
-                hovertemplate=f"{verdict}<br>%{{x}}: %{{y}} runs<extra></extra>",
+                hovertemplate=f"{esc_template(verdict)}<br>%{{x}}: %{{y}} runs<extra></extra>",
                 showlegend=True,
             )
         )
@@ -131,7 +131,7 @@ def workflow_anomaly_figure(rates: Sequence[WorkflowRate]) -> go.Figure:
     fig.add_trace(
         go.Bar(
             x=[round(100 * r.rate, 1) for r in shown],
-            y=[short_name(r.workflow_name) for r in shown],
+            y=[esc(short_name(r.workflow_name)) for r in shown],
             orientation="h",
             marker_color=[ALARM if r.anomalous else "#2ca02c" for r in shown],
             text=[f"{100 * r.rate:.1f}% ({r.anomalous:,} of {r.analysed:,})" for r in shown],
@@ -161,7 +161,7 @@ def slowest_steps_figure(steps: Sequence[StepTiming]) -> go.Figure:
     if not steps:
         return _empty(fig, "no step has both a start and a terminal event")
     shown = list(reversed(steps))
-    names = [short_name(s.step_name) for s in shown]
+    names = [esc(short_name(s.step_name)) for s in shown]  # step names come from the log
     for label, values, colour in (
         ("p50", [s.p50_ms for s in shown], "#9ecae1"),
         ("p95", [s.p95_ms for s in shown], "#3182bd"),
@@ -174,7 +174,7 @@ def slowest_steps_figure(steps: Sequence[StepTiming]) -> go.Figure:
                 y=names,
                 orientation="h",
                 marker_color=colour,
-                customdata=[[s.steps, s.slowest_run_id] for s in shown],
+                customdata=[[s.steps, esc(s.slowest_run_id)] for s in shown],
                 hovertemplate=f"%{{y}} {label}: %{{x:,}} ms<br>%{{customdata[0]}} steps;"
                 " slowest in %{customdata[1]}<extra></extra>",
             )

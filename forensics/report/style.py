@@ -83,6 +83,13 @@ def esc(value: object) -> str:
     return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def esc_template(value: object) -> str:
+    """Text from a log placed inside a plotly hovertemplate: `esc`, and `%` as a numeric
+    entity too, so `%{y}` or `%{x:…}` in the data is shown as written, never filled in
+    (plotly fills the template first, then turns entities back into characters)."""
+    return esc(value).replace("%", "&#37;")
+
+
 def strs(values: Sequence[str | None]) -> np.ndarray:
     """Labels as an object array: plotly checks it at once instead of item by item."""
     return np.array(values, dtype=object)

@@ -19,6 +19,7 @@ from forensics.report.style import (
     axis_toggle,
     base_layout,
     esc,
+    esc_template,
     event_colour,
     event_symbol,
     f4,
@@ -34,7 +35,7 @@ DETAIL_LIMIT = 5_000  # beyond this many events hovers name the position, not th
 
 def timeline_figure(info: TimelineInfo) -> go.Figure:
     """The timeline figure of `info` (x = createdAt; a button switches to log position)."""
-    labels = {ln.index: ln.label for ln in info.lanes}
+    labels = {ln.index: esc(ln.label) for ln in info.lanes}  # lane labels come from the log
     parts: list[go.Scatter] = []
     for phase in PHASE_COLOURS:
         bars = [p for p in info.phases if p.phase == phase]
@@ -43,7 +44,7 @@ def timeline_figure(info: TimelineInfo) -> go.Figure:
     detailed = len(info.marks) <= DETAIL_LIMIT
     for etype in sorted({m.event_type for m in info.marks}):
         marks = [m for m in info.marks if m.event_type == etype]
-        parts.append(_mark_trace(etype, marks, labels, detailed))
+        parts.append(_mark_trace(etype, marks, labels, detailed))  # event types too
     if info.resume_marks:
         parts.append(_resume_trace(info, labels))
     witnesses = [m for m in info.marks if m.witness_of]
@@ -80,7 +81,7 @@ def _mark_trace(
     event_type: str, marks: Sequence[Mark], labels: Mapping[int, str], detailed: bool
 ) -> go.Scatter:
     return go.Scatter(
-        name=event_type,
+        name=esc(event_type),
         x=f8([m.at_ms for m in marks]),
         y=strs([labels[m.lane] for m in marks]),
         customdata=np.array([m.position for m in marks], dtype=np.int32),
@@ -92,7 +93,7 @@ def _mark_trace(
             "size": 9,
             "line": {"width": 0},
         },
-        hovertemplate=f"<b>{event_type}</b> #%{{customdata}}<br>%{{y}}<br>%{{x}}"
+        hovertemplate=f"<b>{esc_template(event_type)}</b> #%{{customdata}}<br>%{{y}}<br>%{{x}}"
         + ("<br>%{text}" if detailed else "")
         + "<extra></extra>",
         legendgroup="events",
@@ -158,7 +159,7 @@ def _layout(fig: go.Figure, info: TimelineInfo, traces: int) -> None:
     fig.update_yaxes(
         type="category",
         categoryorder="array",
-        categoryarray=[ln.label for ln in info.lanes],
+        categoryarray=[esc(ln.label) for ln in info.lanes],
         range=[top + visible - 0.5, top - 0.5],
         zeroline=False,
         showgrid=True,

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import datetime
 
 import duckdb
 
-from forensics.report.timeline import Lane, Mark, Phase, ResumeMark, payload_summary, timeline_info
+from forensics.report.timeline import (
+    Lane,
+    Mark,
+    Phase,
+    ResumeMark,
+    TimelineInfo,
+    payload_summary,
+    timeline_info,
+)
 from forensics.report.timeline_figure import timeline_figure
 from tests.report.conftest import DRAIN_SYNC, HOOK_AFTER_DISPOSED
 
@@ -161,3 +171,42 @@ def test_figure_draws_every_lane_and_the_toggle(con: duckdb.DuckDBPyConnection) 
     ]
     labels = [b.label for b in fig.layout.updatemenus[0].buttons]
     assert labels == ["x = createdAt", "x = log position"]
+
+
+HOSTILE = '%{x}%{customdata:.2f}<a href="javascript:alert(1)">x</a>&amp;'
+PLACEHOLDER = re.compile(r"%\{[^}]*\}")
+
+
+def test_text_from_the_log_is_never_template_or_markup() -> None:
+    """An event type or a lane label holding `%{…}` or HTML is shown as written: the only
+    placeholders in a hovertemplate are the figure's own, and no tag from the data is live."""
+    info = TimelineInfo(
+        run_id="wrun_X",
+        event_count=2,
+        lane_count=2,
+        lanes=(Lane(0, None, "run", "run"), Lane(1, "step_1", "step", "step " + HOSTILE)),
+        phases=(Phase(1, "running", 1_000, 2_000, 0, 1, False),),
+        marks=(
+            Mark(0, 0, "evnt_" + HOSTILE, HOSTILE, 1_000, HOSTILE, ("CODE",)),
+            Mark(1, 1, "evnt_2", "step_started", 2_000, "", ()),
+        ),
+        resume_marks=(ResumeMark(1, 1_500, 0.5),),
+        note=None,
+    )
+    fig = timeline_figure(info)
+    own = {"%{customdata}", "%{y}", "%{x}", "%{text}"}
+    for trace in fig.data:
+        template = trace.hovertemplate or ""
+        assert set(PLACEHOLDER.findall(template)) <= own, template
+        texts = [trace.name or "", template]
+        texts += [
+            *(() if trace.text is None else trace.text),
+            *(() if trace.y is None else trace.y),
+        ]
+        for text in texts:
+            assert "<a" not in str(text) and "&amp;<" not in str(text), text
+    hostile = next(t for t in fig.data if t.hovertemplate and "alert" in t.hovertemplate)
+    # what plotly shows once it has turned the entities back into characters
+    assert HOSTILE in html.unescape(hostile.hovertemplate)
+    assert html.unescape(hostile.name) == HOSTILE
+    assert html.unescape(fig.layout.yaxis.categoryarray[1]) == "step " + HOSTILE
