@@ -289,6 +289,8 @@ class ApiV4Importer:
                     _import_frame(item, location, session, options)
                     if options.progress:
                         options.progress(1)
+                elif isinstance(item, Damage):
+                    _damaged(item, location, session)
                 elif item.meta is not None:
                     if item.meta.get("hasMore") is True:
                         session.note(
@@ -300,62 +302,168 @@ class ApiV4Importer:
                     _truncated(item, location, session)
 
 
-def read_frames(fh: IO[bytes]) -> Iterator[Frame | StreamEnd]:
+def read_frames(fh: IO[bytes]) -> Iterator[Frame | StreamEnd | Damage]:
     """The frames of a stream, each sentinel as a `StreamEnd`, then a `StreamEnd` with a
     reason if the stream stops without one. Streams written one after another are read in
-    turn (bytes after a sentinel start the next page)."""
-    offset, ended = 0, False
+    turn (bytes after a sentinel start the next page). Bytes that do not make a frame (a
+    length no stream would write, a meta that is not CBOR where the lengths do not add up,
+    a body running past the end while whole frames follow) come as one `Damage`, and
+    reading goes on at the next byte where a whole frame starts; with none left, the
+    stream ends there as cut off."""
+    r, ended = _Buffered(fh), False
     while True:
-        header = _read_exact(fh, 4)
+        r.mark()
+        offset = r.offset
+        header = r.read(4)
         if not header and ended:
             return
         if len(header) < 4:
             yield StreamEnd(offset, reason="partial frame header" if header else None, tail=header)
             return
         meta_len = int.from_bytes(header, "big")
+        damage: tuple[str, bool] | None = None  # (reason, corrupt) when the frame is not whole
+        meta: object = None
+        error: str | None = None
+        raw_meta = body = b""
         if meta_len > MAX_META:
-            reason = f"implausible meta length {meta_len}"
-            yield StreamEnd(offset, reason=reason, tail=header, corrupt=True)
-            return
-        raw_meta = _read_exact(fh, meta_len)
-        if len(raw_meta) < meta_len:
-            reason = f"meta of {meta_len} bytes, only {len(raw_meta)} present"
-            yield StreamEnd(offset, reason=reason, tail=header + raw_meta)
-            return
-        meta, error = _decode_meta(raw_meta)
-        if isinstance(meta, dict) and meta.get("_end") and "eventType" not in meta:
-            yield StreamEnd(offset, meta=meta)
-            offset, ended = offset + 4 + meta_len, True
+            damage = (f"implausible meta length {meta_len}", True)
+        else:
+            raw_meta = r.read(meta_len)
+            if len(raw_meta) < meta_len:
+                damage = (f"meta of {meta_len} bytes, only {len(raw_meta)} present", False)
+        if damage is None:
+            meta, error = _decode_meta(raw_meta)
+            if isinstance(meta, dict) and meta.get("_end") and "eventType" not in meta:
+                yield StreamEnd(offset, meta=meta)
+                ended = True
+                continue
+            size = r.read(4)
+            body_len = int.from_bytes(size, "big") if len(size) == 4 else -1
+            body = r.read(body_len) if body_len > 0 else b""
+            if len(body) < body_len or body_len < 0:
+                what = (
+                    f"body of {body_len} bytes, only {len(body)}"
+                    if body_len >= 0
+                    else (f"body length of 4 bytes, only {len(size)}")
+                )
+                damage = (f"{what} present{_naming(meta)}", False)
+            elif error is not None and not (r.at_end() or _frame_at(r, r.offset)):
+                damage = (f"frame meta: {error}", True)  # the lengths cannot be trusted
+        if damage is None:
+            ended = False
+            yield Frame(offset, raw_meta, meta, body, error)
             continue
-        ended = False
-        size = _read_exact(fh, 4)
-        body_len = int.from_bytes(size, "big") if len(size) == 4 else -1
-        body = _read_exact(fh, body_len) if body_len > 0 else b""
-        if len(body) < body_len or body_len < 0:
-            what = (
-                f"body of {body_len} bytes, only {len(body)}"
-                if body_len >= 0
-                else (f"body length of 4 bytes, only {len(size)}")
-            )
-            reason = f"{what} present{_naming(meta)}"
-            yield StreamEnd(offset, reason=reason, tail=header + raw_meta + size + body)
+        reason, corrupt = damage
+        tail = r.since(offset)
+        resume = _next_frame(r, offset)
+        if resume is None:
+            yield StreamEnd(offset, reason=reason, tail=tail, corrupt=corrupt)
             return
-        yield Frame(offset, raw_meta, meta, body, error)
-        offset += 8 + meta_len + body_len
+        yield Damage(offset, resume, reason, r.between(offset, resume))
+        r.seek(resume)
+        ended = False
 
 
-def _read_exact(fh: IO[bytes], size: int) -> bytes:
-    """Up to `size` bytes (fewer only at the end), read in chunks so that a corrupt length
-    cannot make us allocate gigabytes up front."""
-    chunks: list[bytes] = []
-    left = size
-    while left > 0:
-        chunk = fh.read(min(left, READ_CHUNK))
-        if not chunk:
-            break
-        chunks.append(chunk)
-        left -= len(chunk)
-    return b"".join(chunks)
+@dataclass(frozen=True)
+class Damage:
+    """Bytes from `offset` to `resume` that are no whole frame; reading went on at `resume`."""
+
+    offset: int
+    resume: int
+    reason: str
+    raw: bytes
+
+
+# a frame starts with a meta length below MAX_META (16 MiB: first byte 0 or 1), then a map
+_FRAME_START: Final = re.compile(rb"(?=[\x00\x01][\x00-\xff]{3}[\xa0-\xbf])", re.DOTALL)
+
+
+class _Buffered:
+    """A stream read through a buffer that keeps every byte since the current frame's
+    start (`mark`), so a damaged frame can be scanned again from its next byte."""
+
+    def __init__(self, fh: IO[bytes]) -> None:
+        self.fh, self.buf, self.pos, self.base, self.eof = fh, bytearray(), 0, 0, False
+
+    @property
+    def offset(self) -> int:
+        return self.base + self.pos
+
+    def mark(self) -> None:
+        """Forget the bytes before the current position (now and then: it copies)."""
+        if self.pos > READ_CHUNK:
+            del self.buf[: self.pos]
+            self.base += self.pos
+            self.pos = 0
+
+    def fill(self, end: int) -> None:
+        """Read until the buffer holds the bytes up to file offset `end` (or the end)."""
+        while self.base + len(self.buf) < end and not self.eof:
+            want = end - self.base - len(self.buf)
+            chunk = self.fh.read(min(max(want, READ_CHUNK), 64 * READ_CHUNK))
+            if not chunk:
+                self.eof = True
+                break
+            self.buf += chunk
+
+    def read(self, size: int) -> bytes:
+        self.fill(self.offset + size)
+        out = bytes(self.buf[self.pos : self.pos + size])
+        self.pos += len(out)
+        return out
+
+    def at_end(self) -> bool:
+        self.fill(self.offset + 1)
+        return self.pos >= len(self.buf)
+
+    def seek(self, offset: int) -> None:
+        self.pos = offset - self.base
+
+    def since(self, offset: int) -> bytes:
+        return bytes(self.buf[offset - self.base : self.pos])
+
+    def between(self, start: int, end: int) -> bytes:
+        return bytes(self.buf[start - self.base : end - self.base])
+
+    def window(self, start: int) -> tuple[int, bytes]:
+        """From file offset `start`, at least a chunk more read: (its end, the bytes)."""
+        self.fill(start + READ_CHUNK)
+        end = self.base + len(self.buf)
+        return end, bytes(self.buf[start - self.base :])
+
+
+def _frame_at(r: _Buffered, at: int) -> bool:
+    """Whether a whole event frame or end marker's meta starts at file offset `at`."""
+    r.fill(at + 5)
+    head = r.between(at, at + 5)
+    if len(head) < 5 or head[4] not in _CBOR_MAP:
+        return False
+    meta_len = int.from_bytes(head[:4], "big")
+    if not 0 < meta_len <= MAX_META:
+        return False
+    r.fill(at + 4 + meta_len)
+    raw = r.between(at + 4, at + 4 + meta_len)
+    if len(raw) < meta_len:
+        return False
+    meta, error = _decode_meta(raw)
+    if error is not None or not isinstance(meta, dict):
+        return False
+    return ("eventType" in meta and "eventId" in meta) or bool(
+        meta.get("_end") and "eventType" not in meta
+    )
+
+
+def _next_frame(r: _Buffered, damaged: int) -> int | None:
+    """The first offset after `damaged` where a whole frame starts, or None."""
+    start = damaged + 1
+    while True:
+        end, window = r.window(start)
+        for match in list(_FRAME_START.finditer(window)):
+            if _frame_at(r, start + match.start()):
+                return start + match.start()
+        if r.eof and end >= r.base + len(r.buf):
+            return None
+        start = max(start, end - 4)  # a start may straddle the chunk's end
 
 
 def _decode_meta(raw: bytes) -> tuple[object, str | None]:
@@ -414,6 +522,24 @@ def _with_body(event: dict[str, Any], body: bytes) -> dict[str, Any]:
     data[name] = body
     out["eventData"] = data
     return out
+
+
+def _damaged(damage: Damage, location: str, session: ImportSession) -> None:
+    """Note and quarantine bytes that are no whole frame; the frames after them were read."""
+    skipped = damage.resume - damage.offset
+    what = (
+        f"damaged frame at byte {damage.offset}: {damage.reason}; {skipped} bytes skipped,"
+        f" reading went on at byte {damage.resume}"
+    )
+    session.note(f"{location}: {what}")
+    kept = f", first {TAIL_KEPT} kept" if len(damage.raw) > TAIL_KEPT else ""
+    session.quarantine(
+        QuarantineRecord(
+            Provenance(location, f"byte {damage.offset}"),
+            what + kept,
+            b64encode(damage.raw[:TAIL_KEPT]),
+        )
+    )
 
 
 def _truncated(end: StreamEnd, location: str, session: ImportSession) -> None:

@@ -373,3 +373,43 @@ def test_key_option_is_passed_on(tmp_path: Path, run_import: ImportRunner) -> No
     path = write_json(tmp_path / "page.json", page(events))
     summary = run_import(V1, path, ImportOptions(key=b"\x00" * 32))
     assert summary.stored == len(events)
+
+
+@pytest.mark.parametrize("damage", ["meta-length", "body-length", "garbage", "meta-garbage"])
+def test_v4_reading_goes_on_after_a_damaged_frame(
+    tmp_path: Path,
+    events: list[dict[str, Any]],
+    run_import: ImportRunner,
+    tmp_store: Store,
+    damage: str,
+) -> None:
+    """A frame whose lengths or bytes are broken is quarantined with its byte offset, and
+    every whole frame before and after it is stored."""
+    k = next(i for i, e in enumerate(events) if i >= 2 and payload_bytes(e))
+    frames = [event_frame(e) for e in events]
+    bad = bytearray(frames[k])
+    if damage == "meta-length":
+        bad[0:4] = b"\xff\xff\xff\xff"
+    elif damage == "body-length":
+        meta_len = int.from_bytes(bad[:4], "big")
+        bad[4 + meta_len : 8 + meta_len] = (10_000_000).to_bytes(4, "big")
+    elif damage == "garbage":
+        bad = bytearray(b"\x00\x00\x00\x05\xa1garbage-that-is-no-frame" + bytes(bad))
+    else:  # the meta's bytes overwritten: its length no longer matches anything
+        bad[2:12] = b"\x00\x00\x00\x00\xa1\xa1\xa1\xa1\xa1\xa1"
+    start = sum(len(f) for f in frames[:k])
+    path = tmp_path / "damaged.v4"
+    path.write_bytes(b"".join(frames[:k]) + bytes(bad) + b"".join(frames[k + 1 :]) + end_marker())
+    summary = run_import(V4, path)
+    kept = [e for i, e in enumerate(events) if i != k or damage == "garbage"]
+    assert (summary.stored, summary.quarantined, summary.status) == (len(kept), 1, "partial")
+    ((position, reason, raw),) = quarantine(tmp_store, summary.import_id)
+    assert position == f"byte {start}"
+    assert reason.startswith(f"damaged frame at byte {start}: ")
+    assert "reading went on at byte" in reason
+    assert raw is not None and base64.b64decode(raw) == bytes(bad)[: len(base64.b64decode(raw))]
+    assert any("damaged frame" in n for n in summary.notes)
+    _, rows = tmp_store.query(
+        "SELECT event_id FROM events WHERE import_id = ?", [summary.import_id]
+    )
+    assert {r[0] for r in rows} == {e["eventId"] for e in kept}
