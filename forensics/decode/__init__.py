@@ -9,7 +9,7 @@ inspect --json`` shows, for comparing the two.
 """
 
 from forensics.decode.binary import b64decode, b64encode, iso_ms, to_jsonable, unwrap_binary
-from forensics.decode.cbor import decode_cbor
+from forensics.decode.cbor import decode_cbor, decode_cbor_at
 from forensics.decode.cliview import cli_view
 from forensics.decode.devalue import (
     encode_devalue,
@@ -40,6 +40,7 @@ __all__ = [
     "b64encode",
     "cli_view",
     "decode_cbor",
+    "decode_cbor_at",
     "decode_field",
     "decode_hydrated",
     "decode_legacy",

@@ -28,20 +28,24 @@ MAX_DEPTH: Final = 400  # nesting limit handed to cbor2; eventData is a handful 
 
 def decode_cbor(data: bytes | bytearray | memoryview) -> object:
     """Decode one CBOR item that must span all of `data`; see the module docstring."""
+    value, end = decode_cbor_at(data, 0)
+    if end != len(data):
+        raise DecodeError(f"{len(data) - end} trailing byte(s) after the CBOR item", context="cbor")
+    return value
+
+
+def decode_cbor_at(data: bytes | bytearray | memoryview, start: int) -> tuple[object, int]:
+    """Decode the one CBOR item that starts at `start`: (its value, the offset after it)."""
     stream = io.BytesIO(data)
+    stream.seek(start)
     try:
         value = _decoder(stream).decode()
-    except (CBORError, ValueError, TypeError, OverflowError, RecursionError) as exc:
+    except (CBORError, ValueError, TypeError, OverflowError, RecursionError, MemoryError) as exc:
         raise DecodeError(_reason(exc), context="cbor") from None
     end = stream.tell()
-    if end != len(stream.getbuffer()):
-        raise DecodeError(
-            f"{len(stream.getbuffer()) - end} trailing byte(s) after the CBOR item",
-            context="cbor",
-        )
     value = _replace_undefined(value)
     check_expanded(value, "cbor")  # value-sharing (tags 28/29) written out, nesting
-    return value
+    return value, end
 
 
 def _decoder(stream: io.BytesIO) -> CBORDecoder:

@@ -25,6 +25,14 @@ from forensics.decode.errors import DecodeError
 from forensics.importers.base import ImportOptions, RecordError
 from forensics.importers.files import first_json_char, open_binary
 from forensics.importers.normalize import event_from_dict
+from forensics.importers.salvage import (
+    Gap,
+    Piece,
+    is_event_like,
+    is_page_like,
+    salvage,
+    salvage_cbor,
+)
 from forensics.model import Provenance, QuarantineRecord
 from forensics.store import ImportSession
 
@@ -78,12 +86,22 @@ class ApiV1Importer:
             content = fh.read()
         location = str(path)
         pages: Iterable[object]
-        if content[:1] and (content[0] in _CBOR_MAP or content[0] in _CBOR_ARRAY):
+        cbor = bool(content[:1]) and (content[0] in _CBOR_MAP or content[0] in _CBOR_ARRAY)
+        if cbor:
             pages = _cbor_pages(content, location, session)
         else:
             pages = _json_pages(content, location, session)
         last: dict[str, Any] | None = None
-        for number, page in enumerate(pages, start=1):
+        number = 0
+        for item in pages:
+            if isinstance(item, Gap):
+                _damaged(item, location, session, cbor=cbor)
+                continue
+            page = item.value if isinstance(item, Piece) else item
+            if isinstance(item, Piece) and not is_page_like(page):
+                _import_event(page, Provenance(location, f"byte {item.offset}"), session, options)
+                continue
+            number += 1
             where = f"page {number}"
             if not isinstance(page, dict) or not isinstance(page.get("data"), list):
                 _quarantine(session, location, where, "not an API page (no data array)", page)
@@ -174,7 +192,9 @@ def _first_json_page(prefix: bytes) -> object:
 
 
 def _json_pages(content: bytes, location: str, session: ImportSession) -> Iterator[object]:
-    """Every page of a JSON file: one document, an array of pages, or documents in a row."""
+    """Every page of a JSON file: one document, an array of pages, or documents in a row.
+    From a document that does not parse on, whole pages and events come as `Piece`s and
+    the damage between them as `Gap`s."""
     # bytes that are not UTF-8 stay recognisable (lone surrogates): the event holding them
     # is quarantined by the store, never stored under an id changed by replacement
     text = content.decode("utf-8", errors="surrogateescape")
@@ -183,23 +203,29 @@ def _json_pages(content: bytes, location: str, session: ImportSession) -> Iterat
     while position < len(text):
         try:
             document, end = decoder.raw_decode(text, position)
-        except json.JSONDecodeError as exc:
-            reason = f"invalid JSON at character {exc.pos}: {exc.msg}"
-            tail = text[exc.pos : exc.pos + TAIL_KEPT]
-            _quarantine(session, location, f"character {exc.pos}", reason, tail)
+        except (json.JSONDecodeError, RecursionError):
+            # every whole page and event from here on, and each damaged stretch between them
+            yield from salvage(text, position, lambda v: is_page_like(v) or is_event_like(v))
             return
         yield from document if isinstance(document, list) else [document]
         position = len(text) - len(text[end:].lstrip(" \t\r\n"))
 
 
-def _cbor_pages(content: bytes, location: str, session: ImportSession) -> list[object]:
-    """The pages of a CBOR file as JSON-shaped values (bytes become Uint8Array markers)."""
+def _cbor_pages(content: bytes, location: str, session: ImportSession) -> Iterator[object]:
+    """The pages of a CBOR file as JSON-shaped values (bytes become Uint8Array markers).
+    A file that does not decode gives its whole pages and events as `Piece`s and the
+    damage between them as `Gap`s (their bytes base64 in `text`)."""
     try:
         document = to_jsonable(decode_cbor(content))
-    except DecodeError as exc:
-        _quarantine(session, location, "byte 0", str(exc), b64encode(content[:TAIL_KEPT]))
-        return []
-    return document if isinstance(document, list) else [document]
+    except DecodeError:
+        for item in salvage_cbor(content, lambda v: is_page_like(v) or is_event_like(v)):
+            if isinstance(item, Piece):
+                yield Piece(item.offset, to_jsonable(item.value))
+            else:
+                raw = content[item.offset : item.offset + min(item.size, TAIL_KEPT)]
+                yield Gap(item.offset, item.size, b64encode(raw))
+        return
+    yield from document if isinstance(document, list) else [document]
 
 
 def _cbor_envelope(path: Path) -> bool:
@@ -214,6 +240,15 @@ def _cbor_envelope(path: Path) -> bool:
         return False
     first = document[0] if isinstance(document, list) and document else document
     return isinstance(first, dict) and "data" in first
+
+
+def _damaged(gap: Gap, location: str, session: ImportSession, *, cbor: bool) -> None:
+    reason = (
+        f"damaged {'CBOR' if cbor else 'JSON'} at byte {gap.offset} ({gap.size} bytes):"
+        " not a whole event or page;"
+        " the whole events and pages before and after it were kept"
+    )
+    _quarantine(session, location, f"byte {gap.offset}", reason, gap.text)
 
 
 def _quarantine(
@@ -290,7 +325,7 @@ class ApiV4Importer:
                     if options.progress:
                         options.progress(1)
                 elif isinstance(item, Damage):
-                    _damaged(item, location, session)
+                    _damaged_frames(item, location, session)
                 elif item.meta is not None:
                     if item.meta.get("hasMore") is True:
                         session.note(
@@ -524,7 +559,7 @@ def _with_body(event: dict[str, Any], body: bytes) -> dict[str, Any]:
     return out
 
 
-def _damaged(damage: Damage, location: str, session: ImportSession) -> None:
+def _damaged_frames(damage: Damage, location: str, session: ImportSession) -> None:
     """Note and quarantine bytes that are no whole frame; the frames after them were read."""
     skipped = damage.resume - damage.offset
     what = (

@@ -210,9 +210,11 @@ def test_cbor_pages_import_like_json(
 
 def test_corrupt_cbor_page_is_quarantined(tmp_path: Path, run_import: ImportRunner) -> None:
     path = tmp_path / "cut.cbor"
-    path.write_bytes(cbor2.dumps(cbor_page(runs_of(local_events(), 1)))[:-10])
+    events = runs_of(local_events(), 1)
+    path.write_bytes(cbor2.dumps(cbor_page(events))[:-10])  # cut in the page's cursor
     summary = run_import(V1, path)
-    assert (summary.read, summary.quarantined, summary.status) == (0, 1, "partial")
+    # every event is whole: kept; the cut envelope is the damage
+    assert (summary.read, summary.quarantined, summary.status) == (len(events), 1, "partial")
 
 
 # -- v4 frames ------------------------------------------------------------------------------
@@ -413,3 +415,62 @@ def test_v4_reading_goes_on_after_a_damaged_frame(
         "SELECT event_id FROM events WHERE import_id = ?", [summary.import_id]
     )
     assert {r[0] for r in rows} == {e["eventId"] for e in kept}
+
+
+def _event_ids(tmp_store: Store, import_id: int) -> set[str]:
+    _, rows = tmp_store.query("SELECT event_id FROM events WHERE import_id = ?", [import_id])
+    return {str(r[0]) for r in rows}
+
+
+def _encoded(kind: str, value: Any) -> bytes:
+    return json.dumps(value).encode() if kind == "json" else cbor2.dumps(value)
+
+
+def _page_bytes(kind: str, events: list[dict[str, Any]]) -> bytes:
+    return _encoded(kind, page(events) if kind == "json" else cbor_page(events))
+
+
+def _event_bytes(kind: str, event: dict[str, Any]) -> bytes:
+    return _encoded(kind, event if kind == "json" else cbor_page([event])["data"][0])
+
+
+@pytest.mark.parametrize("kind", ["json", "cbor"])
+@pytest.mark.parametrize("damage", ["event-cut", "page-cut", "end-cut"])
+def test_v1_and_cbor_pages_keep_whole_records_around_damage(
+    tmp_path: Path,
+    events: list[dict[str, Any]],
+    run_import: ImportRunner,
+    tmp_store: Store,
+    kind: str,
+    damage: str,
+) -> None:
+    """An event cut in the middle of a page, a page cut short before the next one, a file
+    cut mid-array: every whole event before and after is stored, the damage quarantined
+    once with its byte offset."""
+    blobs = [_page_bytes(kind, p) for p in (events[:4], events[4:8], events[8:])]
+    # (page, event) damaged; the event keeps `keep` of its bytes (all after them cut too)
+    which, lost_event, keep = {
+        "event-cut": (1, events[5], 0.5),  # the second page's second event loses half
+        "page-cut": (1, events[7], 0.05),  # the second page stops in its fourth event
+        "end-cut": (2, events[-1], 0.5),  # the file ends in the last page's last event
+    }[damage]
+    event = _event_bytes(kind, lost_event)
+    at = blobs[which].index(event)
+    rest = blobs[which][at + len(event) :] if damage == "event-cut" else b""
+    blobs[which] = blobs[which][: at + int(len(event) * keep)] + rest
+    # a JSON array of pages / a CBOR indefinite-length array of pages
+    head, sep, end = (b"[", b",", b"]") if kind == "json" else (b"\x9f", b"", b"\xff")
+    path = tmp_path / f"pages.{kind}"
+    data = head + sep.join(blobs) + (b"" if damage == "end-cut" else end)
+    path.write_bytes(data)
+    damaged_at = len(head) + sum(len(b) + len(sep) for b in blobs[:which]) + at
+    lost = {lost_event["eventId"]}
+    summary = run_import(V1, path)
+    assert _event_ids(tmp_store, summary.import_id) == {e["eventId"] for e in events} - lost
+    rows = quarantine(tmp_store, summary.import_id)
+    assert len(rows) == 1, rows
+    ((position, reason, raw),) = rows
+    assert position.startswith("byte ") and raw
+    assert position == f"byte {damaged_at}"
+    assert reason.startswith(f"damaged {kind.upper()} at byte {damaged_at} (")
+    assert summary.status == "partial"
