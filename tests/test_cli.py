@@ -106,10 +106,10 @@ def test_export_parquet_whole_store_and_one_run(
     con = duckdb.connect()
     assert con.execute(f"select count(*) from '{out_dir}/events.parquet'").fetchall() == [(448,)]
     assert con.execute(f"select count(*) from '{out_dir}/runs.parquet'").fetchall() == [(43,)]
-    # the 128-bit content hash survives as text (Parquet would make it a lossy double)
+    # the 128-bit content hash survives as 32 hex digits (Parquet would make it a lossy double)
     with duckdb.connect(real_db, read_only=True) as src:
-        held = src.execute("select event_id, CAST(content_hash AS VARCHAR) from events")
-        hashes = dict(held.fetchall())
+        held = src.execute("select event_id, content_hash from events")
+        hashes = {e: f"{h:032x}" for e, h in held.fetchall()}
     written = con.execute(f"select event_id, content_hash from '{out_dir}/events.parquet'")
     assert dict(written.fetchall()) == hashes
     one = tmp_path / "one"

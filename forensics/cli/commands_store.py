@@ -10,7 +10,7 @@ import click
 from forensics.browse import export_store, list_runs, run_events
 from forensics.cli import Context
 from forensics.cli.options import complete_runs, format_option, parse_pairs
-from forensics.cli.render import emit
+from forensics.cli.render import emit, emit_stream
 from forensics.errors import UsageError
 from forensics.queries import load_queries, run_canned
 from forensics.store import Store
@@ -128,9 +128,10 @@ def register(cli: click.Group) -> None:
                 store.sandbox()
             if name is not None:
                 cols, rows = run_canned(store, name, parse_pairs(params, "--param"))
-            else:
-                cols, rows = store.query(str(statement))
-        emit(cols, rows, fmt)
+                emit(cols, rows, fmt)
+            else:  # any size: printed as it is read
+                cols, batches = store.stream(str(statement))
+                emit_stream(cols, batches, fmt)
 
     @cli.command()
     @format_option

@@ -12,7 +12,7 @@ import csv
 import json
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -105,6 +105,54 @@ def emit(
             _rich_table(columns, cells, title)
         else:  # a pipe or file: whole lines, never folded cells, no styles
             sys.stdout.writelines(plain_table(columns, cells, title))
+
+
+TABLE_ROWS = 100_000  # a table for reading holds at most this many rows of a streamed result
+
+
+def emit_stream(
+    columns: Sequence[str],
+    batches: Iterable[Sequence[Sequence[Any]]],
+    fmt: str = "table",
+    *,
+    max_width: int = 80,
+) -> None:
+    """As `emit`, for a result read in batches: JSON and CSV are written batch by batch
+    (the same text `emit` writes), so memory holds one batch; a table holds at most
+    `TABLE_ROWS` rows, and stderr says when there were more."""
+    if fmt == "csv":
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(columns)
+        for batch in batches:
+            for row in batch:
+                writer.writerow([_csv_value(c, v) for c, v in zip(columns, row, strict=True)])
+    elif fmt == "json":
+        first = True
+        for batch in batches:
+            for obj in rows_as_dicts(columns, batch):
+                text = orjson.dumps(
+                    obj, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS, default=str
+                ).decode()
+                sys.stdout.write(("[\n  " if first else ",\n  ") + text.replace("\n", "\n  "))
+                first = False
+        sys.stdout.write("[]\n" if first else "\n]\n")
+    else:
+        rows: list[Sequence[Any]] = []
+        more = False
+        pending = iter(batches)
+        for batch in pending:
+            room = TABLE_ROWS - len(rows)
+            rows.extend(batch[:room])
+            if len(batch) > room or (len(rows) == TABLE_ROWS and next(pending, None)):
+                more = True
+                break
+        emit(columns, rows, fmt, max_width=max_width)
+        if more:
+            click.echo(
+                f"forensics: note: the table shows the first {TABLE_ROWS:,} rows of the"
+                " result; --format csv or json writes them all (or add LIMIT / WHERE)",
+                err=True,
+            )
 
 
 def wide_tables() -> bool:

@@ -9,7 +9,7 @@ rerun adds exactly what is missing. Readers use `Store.query` or a `cursor()` of
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -32,23 +32,33 @@ def default_db_path() -> Path:
     return Path(os.environ.get("FORENSICS_DB") or DEFAULT_DB)
 
 
-def _default_memory_limit(read_only: bool) -> str:
-    """DuckDB's memory budget: small when writing, so an import stays within 1 GiB (DuckDB
-    spills the rest to disk); most of the machine when only reading, where a whole-store
-    view such as `runs` sorts every event and spilling would make it several times slower."""
+MIB = 2**20
+WRITE_BUDGET_MB = 640  # imports: DuckDB spills past it, so an import stays within 1 GiB
+READ_BUDGET_MB = (256, 600)  # reading: from twice the store's size, within these bounds
+
+
+def default_memory_limit(path: Path, *, read_only: bool) -> str:
+    """DuckDB's memory budget, which follows the store rather than the machine, so every
+    command stays within 1 GiB of memory whatever the machine has: 640 MB when writing (an
+    import's store grows as it goes), and when only reading twice the store's file size,
+    at least 256 MB and at most 600 MB (a whole-store view such as `runs` sorts every
+    event; past the budget DuckDB spills to a temporary file and goes on)."""
     if not read_only:
-        return "700MB"
+        return f"{WRITE_BUDGET_MB}MB"
     try:
-        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):  # no sysconf: DuckDB's own default
-        return "80%"
-    return f"{max(total * 6 // 10 // 2**20, 700)}MB"
+        size = path.stat().st_size
+    except OSError:
+        size = 0
+    low, high = READ_BUDGET_MB
+    return f"{min(high, max(low, 2 * size // MIB))}MB"
 
 
-def configure(con: duckdb.DuckDBPyConnection, *, read_only: bool) -> None:
+def configure(con: duckdb.DuckDBPyConnection, *, read_only: bool, path: Path) -> None:
     """The settings every connection to a store runs with: UTC, the memory budget."""
     run(con, "SET TimeZone = 'UTC'")
-    limit = os.environ.get("FORENSICS_MEMORY_LIMIT") or _default_memory_limit(read_only)
+    limit = os.environ.get("FORENSICS_MEMORY_LIMIT") or default_memory_limit(
+        path, read_only=read_only
+    )
     run(con, f"SET memory_limit = '{limit}'")
     run(con, "SET preserve_insertion_order = false")
 
@@ -79,7 +89,7 @@ class Store:
                 hint="create the folder, or pass --db (or FORENSICS_DB) a path in one that does",
             )
         self.con = connect(self.path, read_only=read_only, wait=wait)
-        configure(self.con, read_only=read_only)
+        configure(self.con, read_only=read_only, path=self.path)
         if not read_only:
             self._migrate(migrations)
 
@@ -169,6 +179,40 @@ class Store:
         self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None
     ) -> tuple[list[str], list[tuple[Any, ...]]]:
         """Run one statement; return column names and all rows."""
+        cur = self._execute(sql, params)
+        if cur is None:
+            return [], []
+        return [d[0] for d in cur.description or ()], cur.fetchall()
+
+    def stream(
+        self,
+        sql: str,
+        params: Sequence[Any] | dict[str, Any] | None = None,
+        *,
+        batch: int = 10_000,
+    ) -> tuple[list[str], Iterator[list[tuple[Any, ...]]]]:
+        """Run one statement; return column names and its rows in batches of `batch`, read
+        as they are consumed, so a result of millions of rows never sits in memory whole."""
+        cur = self._execute(sql, params)
+        if cur is None:
+            return [], iter(())
+
+        def batches() -> Iterator[list[tuple[Any, ...]]]:
+            while True:
+                try:
+                    rows = cur.fetchmany(batch)
+                except duckdb.Error as exc:  # an error met while reading the result
+                    raise StoreError(str(exc).splitlines()[0], hint="check the SQL") from exc
+                if not rows:
+                    return
+                yield rows
+
+        return [d[0] for d in cur.description or ()], batches()
+
+    def _execute(
+        self, sql: str, params: Sequence[Any] | dict[str, Any] | None
+    ) -> duckdb.DuckDBPyConnection | None:
+        """Run one statement, errors told as `StoreError`s; None when it has no result."""
         try:
             cur = self.con.execute(sql, params) if params is not None else self.con.execute(sql)
         except duckdb.PermissionException as exc:
@@ -193,8 +237,8 @@ class Store:
                 " trace_* (list them: select table_name from duckdb_tables())",
             ) from exc
         if cur is None or cur.description is None:  # no statement (a comment, say)
-            return [], []
-        return [d[0] for d in cur.description], cur.fetchall()
+            return None
+        return cur
 
     def marks(self, source: str, scope: str) -> dict[str, str]:
         """The high-water marks an incremental importer saved for `source` (item -> mark)."""

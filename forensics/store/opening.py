@@ -170,7 +170,7 @@ class StoreReader:
         # a connection of its own (not a cursor of the keeper's, which closing the keeper
         # would close too); DuckDB shares the open database between them
         con = connect(self.path, read_only=True, wait=self.wait)
-        configure(con, read_only=True)
+        configure(con, read_only=True, path=Path(self.path))
         return con
 
     def _release_when_idle(self) -> None:

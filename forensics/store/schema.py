@@ -270,9 +270,10 @@ WITH agg AS (
         max(spec_version) AS event_spec_version,
         max(CASE WHEN event_type = 'run_created'
                  THEN json_extract_string(event_data, '$.workflowName') END) AS event_workflow_name,
-        max(CASE WHEN event_type IN ('run_completed', 'run_failed', 'run_cancelled',
-                                     'workflow_completed', 'workflow_failed')
-                 THEN event_id END) AS terminal_event_id,
+        -- the type of the run's last terminal event (in log order), in the same pass
+        arg_max(event_type, event_id) FILTER (
+            WHERE event_type IN ('run_completed', 'run_failed', 'run_cancelled',
+                                 'workflow_completed', 'workflow_failed')) AS terminal_event,
         -- a run record may lack the error code its run_failed event carries
         max(CASE WHEN event_type IN ('run_failed', 'workflow_failed')
                  THEN coalesce(json_extract_string(event_data, '$.errorCode'),
@@ -280,15 +281,11 @@ WITH agg AS (
             AS event_error_code
     FROM run_log
     GROUP BY run_id
-),
-terminal AS (
-    SELECT a.run_id, l.event_type AS terminal_event
-    FROM agg a JOIN run_log l ON l.run_id = a.run_id AND l.event_id = a.terminal_event_id
 )
 SELECT
     coalesce(r.run_id, a.run_id) AS run_id,
     coalesce(r.workflow_name, a.event_workflow_name) AS workflow_name,
-    coalesce(r.status, CASE t.terminal_event
+    coalesce(r.status, CASE a.terminal_event
         WHEN 'run_completed' THEN 'completed' WHEN 'workflow_completed' THEN 'completed'
         WHEN 'run_failed' THEN 'failed' WHEN 'workflow_failed' THEN 'failed'
         WHEN 'run_cancelled' THEN 'cancelled' END, 'unknown') AS status,
@@ -302,11 +299,10 @@ SELECT
     coalesce(a.event_count, 0) AS event_count,
     a.first_event_at,
     a.last_event_at,
-    t.terminal_event,
+    a.terminal_event,
     r.run_id IS NOT NULL AS has_record
 FROM run_records r
-FULL OUTER JOIN agg a ON a.run_id = r.run_id
-LEFT JOIN terminal t ON t.run_id = coalesce(r.run_id, a.run_id);
+FULL OUTER JOIN agg a ON a.run_id = r.run_id;
 
 CREATE OR REPLACE VIEW event_conflicts AS
 SELECT run_id, event_id, count(*) AS copies,
