@@ -149,7 +149,8 @@ def commands(db: Path, run: str, out: Path) -> list[tuple[str, list[str]]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=5_000_000)
-    parser.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "forensics-memory")
+    default_dir = Path(tempfile.gettempdir()) / "forensics-memory"
+    parser.add_argument("--dir", type=Path, default=default_dir)
     parser.add_argument("--reuse", action="store_true", help="keep a store built before")
     parser.add_argument("--only", nargs="*", help="only the commands whose name starts so")
     args = parser.parse_args()
@@ -179,8 +180,10 @@ def main() -> None:
         print(_row(results[-1]), flush=True)
     shutil.rmtree(out, ignore_errors=True)
     print()
-    print(f"{args.events:,} events, {data.stat().st_size / 2**30:.2f} GiB of JSON Lines;"
-          f" load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"{args.events:,} events, {data.stat().st_size / 2**30:.2f} GiB of JSON Lines;"
+        f" load average {os.getloadavg()[0]:.1f}"
+    )
     print("| command | wall s | peak RSS MiB (tree) | own process MiB | within |")
     print("|---|---|---|---|---|")
     for r in results:

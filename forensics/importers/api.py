@@ -43,6 +43,8 @@ READ_CHUNK: Final = 1 << 20
 TAIL_KEPT: Final = 64 << 10  # bytes of a truncated tail copied into the quarantine row
 _CBOR_MAP: Final = frozenset(range(0xA0, 0xC0))
 _CBOR_ARRAY: Final = frozenset(range(0x80, 0xA0))
+# a document may start with a tag: value sharing (28) around the page, self-described CBOR
+_CBOR_START: Final = _CBOR_MAP | _CBOR_ARRAY | frozenset(range(0xC0, 0xDC))
 # Bytes in JSON: a Uint8Array marker, a remote ref, or base64 text of a prefixed payload.
 _BINARY_HINT: Final = re.compile(
     rb'"__type"\s*:\s*"(Uint8Array|Buffer)"|"_type"\s*:\s*"RemoteRef"'
@@ -70,7 +72,7 @@ class ApiV1Importer:
     def detect(self, path: Path, head: bytes) -> bool:
         if path.is_dir() or not head:
             return False
-        if head[0] in _CBOR_MAP or head[0] in _CBOR_ARRAY:
+        if head[0] in _CBOR_START:
             return b"\x64data" in head and _cbor_envelope(path)
         if first_json_char(head) not in ("{", "["):
             return False
@@ -86,7 +88,7 @@ class ApiV1Importer:
             content = fh.read()
         location = str(path)
         pages: Iterable[object]
-        cbor = bool(content[:1]) and (content[0] in _CBOR_MAP or content[0] in _CBOR_ARRAY)
+        cbor = bool(content[:1]) and content[0] in _CBOR_START
         if cbor:
             pages = _cbor_pages(content, location, session)
         else:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar, Final
 
@@ -31,6 +31,7 @@ from forensics.importers.mapping import (
     item_to_record,
     resolve_mapping,
 )
+from forensics.importers.salvage import Gap, Piece, salvage
 from forensics.model import Provenance, QuarantineRecord
 from forensics.store import ImportSession
 
@@ -165,8 +166,23 @@ def _import_scan(
 ) -> None:
     location = str(path)
     with open_binary(path) as fh:
-        pages = list(_json_documents(fh.read(), location, session))
-    for number, page in enumerate(pages, start=1):
+        documents = list(_json_documents(fh.read(), lambda v: _is_page_or_item(v, mapping)))
+    pages = [d for d in documents if not isinstance(d, Piece | Gap) or _is_scan_page(d)]
+    number = 0
+    for document in documents:
+        if isinstance(document, Gap):
+            reason = (
+                f"damaged JSON at byte {document.offset} ({document.size} bytes): not a whole"
+                " item or page; the whole items and pages before and after it were kept"
+            )
+            _quarantine(session, location, f"byte {document.offset}", reason, document.text)
+            continue
+        if isinstance(document, Piece) and not _is_scan_page(document):
+            at = Provenance(location, f"byte {document.offset}")
+            _import_item(_typed_item(document.value), at, mapping, session, options)
+            continue
+        page = document.value if isinstance(document, Piece) else document
+        number += 1
         prefix = f"page {number} " if len(pages) > 1 else ""
         items = page.get("Items") if isinstance(page, dict) else None
         if not isinstance(items, list):
@@ -227,8 +243,10 @@ def _typed_key(typed: object, mapping: Mapping) -> str:
     return ", ".join(parts) or "no key attributes"
 
 
-def _json_documents(content: bytes, location: str, session: ImportSession) -> Iterator[object]:
-    """Every page: one document, an array of pages, or documents one after another."""
+def _json_documents(content: bytes, accept: Callable[[object], bool]) -> Iterator[object]:
+    """Every page: one document, an array of pages, or documents one after another. From a
+    document that does not parse on, the whole pages and items `accept` takes come as
+    `Piece`s and the damage between them as `Gap`s (`importers.salvage`)."""
     try:
         document = orjson.loads(content)
     except orjson.JSONDecodeError:
@@ -236,19 +254,32 @@ def _json_documents(content: bytes, location: str, session: ImportSession) -> It
     else:
         yield from document if isinstance(document, list) else [document]
         return
-    text = content.decode("utf-8", errors="replace")
+    # bytes that are not UTF-8 stay recognisable (lone surrogates): the item holding them
+    # is quarantined by the store, never stored under an id changed by replacement
+    text = content.decode("utf-8", errors="surrogateescape")
     decoder = json.JSONDecoder()
     position = len(text) - len(text.lstrip("\ufeff \t\r\n"))
     while position < len(text):
         try:
             document, end = decoder.raw_decode(text, position)
-        except json.JSONDecodeError as exc:
-            where = f"character {exc.pos}"
-            reason = f"{where}: invalid JSON: {exc.msg}"
-            _quarantine(session, location, where, reason, text[exc.pos : exc.pos + 65536])
+        except (json.JSONDecodeError, RecursionError):
+            yield from salvage(text, position, accept)
             return
         yield from document if isinstance(document, list) else [document]
         position = len(text) - len(text[end:].lstrip(" \t\r\n"))
+
+
+def _is_scan_page(value: object) -> bool:
+    inner = value.value if isinstance(value, Piece) else value
+    return isinstance(inner, dict) and isinstance(inner.get("Items"), list)
+
+
+def _is_page_or_item(value: object, mapping: Mapping) -> bool:
+    """A scan page, or a typed item naming one of the mapping's key attributes."""
+    if _is_scan_page(value):
+        return True
+    item = _typed_item(value)
+    return item is not None and any(name in item for name in mapping.key_attributes)
 
 
 def _quarantine(

@@ -24,10 +24,12 @@ from __future__ import annotations
 
 import binascii
 import dataclasses
+import json
 import os
 import re
 from collections import Counter
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
@@ -43,6 +45,7 @@ from forensics.importers.records import (
     run_from_dict,
     step_from_dict,
 )
+from forensics.importers.salvage import Gap, Piece, is_event_like, salvage
 from forensics.model import EntityRecord, EventRecord, Provenance, QuarantineRecord, RunRecord
 from forensics.store import ImportSession
 
@@ -218,6 +221,8 @@ class _Import:
             if doc is None:
                 raise RecordError("not `workflow inspect --json` output")
         except (OSError, ValueError, EOFError) as exc:
+            if strict and data and self._salvage(data, rel):
+                return
             if strict:
                 raw = data[:_RAW_LIMIT].decode("utf-8", "replace") or None
                 self.session.quarantine(QuarantineRecord(Provenance(rel), str(exc), raw))
@@ -241,6 +246,37 @@ class _Import:
                 self.session.add_entities(entities)
         elif kind in ("sleeps", "streams"):
             self.skipped[kind] += len(items)
+
+    def _salvage(self, data: bytes, rel: str) -> bool:
+        """A file that does not parse as a whole: bytes that are not UTF-8 kept as lone
+        surrogates (the event holding them is quarantined, never stored under a changed
+        id), then, if it still does not parse, its whole events by byte offset and the
+        damage between them quarantined. False when no whole event is in it."""
+        text = data.decode("utf-8", errors="surrogateescape")
+        start = len(text) - len(text.lstrip("\ufeff \t\r\n"))
+        try:
+            parsed: Any = json.JSONDecoder().raw_decode(text, start)[0]
+        except (json.JSONDecodeError, RecursionError):
+            pieces = list(salvage(text, start, is_event_like))
+            if not any(isinstance(p, Piece) for p in pieces):
+                return False
+            for piece in pieces:
+                if isinstance(piece, Gap):
+                    reason = (
+                        f"damaged JSON at byte {piece.offset} ({piece.size} bytes): not a"
+                        " whole event; the whole events before and after it were kept"
+                    )
+                    where = Provenance(rel, f"byte {piece.offset}")
+                    self.session.quarantine(QuarantineRecord(where, reason, piece.text))
+                else:
+                    where_at: Callable[[int], str | None] = partial(_at_byte, piece.offset)
+                    self._events(rel, [piece.value], where_at)
+            return True
+        doc = classify(parsed)
+        if doc is None or doc[0] != "events":
+            return False
+        self._events(rel, doc[1], str)
+        return True
 
     def _run(self, d: dict[str, Any], p: Provenance) -> RunRecord:
         return run_from_dict(d, p, self.payloads)
@@ -304,3 +340,7 @@ class _Import:
         if self.foreign:
             shown = ", ".join(self.foreign[:5]) + (", …" if len(self.foreign) > 5 else "")
             note(f"skipped {len(self.foreign)} JSON files that are not inspect output: {shown}")
+
+
+def _at_byte(offset: int, _: int) -> str:
+    return f"byte {offset}"

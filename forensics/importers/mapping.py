@@ -231,7 +231,7 @@ def deserialize_attribute(typed: object) -> object:
         return _binary(value)
     if kind == "BOOL" and isinstance(value, bool):
         return value
-    if kind == "NULL":
+    if kind == "NULL" and value is True:  # DynamoDB writes only {"NULL": true}
         return None
     if kind == "M" and isinstance(value, dict):
         return {str(k): deserialize_attribute(v) for k, v in value.items()}

@@ -123,6 +123,7 @@ def is_page_like(value: object) -> bool:
 _CBOR_MAP_START: Final = re.compile(rb"[\xa0-\xbb\xbf]")
 _ENVELOPE_KEYS: Final = frozenset({b"data", b"cursor", b"next", b"nextCursor", b"hasMore"})
 _ARGUMENT_BYTES: Final = {24: 1, 25: 2, 26: 4, 27: 8}
+_GLUE_TAGS: Final = frozenset({28, 55799})  # value sharing around a container, self-described
 
 
 def salvage_cbor(data: bytes, accept: Callable[[object], bool]) -> Iterator[Piece | Gap]:
@@ -162,8 +163,9 @@ def _head(data: bytes, pos: int) -> tuple[int, int, int] | None:
 
 
 def _cbor_glue(data: bytes, start: int, end: int) -> bool:
-    """Whether `data[start:end]` is only the envelope around records: array and map heads,
-    breaks, and the page's own keys with a scalar (or, for `data`, an array head)."""
+    """Whether `data[start:end]` is only the envelope around records: array and map heads
+    (with a value-sharing or self-describing tag), breaks, and the page's own keys with a
+    scalar (or, for `data`, an array head)."""
     pos = start
     while pos < end:
         if data[pos] == 0xFF:  # the break ending an indefinite container
@@ -173,15 +175,16 @@ def _cbor_glue(data: bytes, start: int, end: int) -> bool:
         if head is None:
             return False
         major, argument, after = head
-        if major in (4, 5):
+        if major in (4, 5) or (major == 6 and argument in _GLUE_TAGS):
             pos = after
             continue
         if major != 3 or data[after : after + argument] not in _ENVELOPE_KEYS:
             return False
         pos = after + argument
-        if pos >= end:
-            return False
-        value = _head(data, pos)
+        value = _head(data, pos) if pos < end else None
+        while value is not None and value[0] == 6 and value[1] in _GLUE_TAGS:
+            pos = value[2]
+            value = _head(data, pos) if pos < end else None
         if value is None:
             return False
         major, argument, after = value

@@ -414,6 +414,9 @@ def _trace_cases(start: int) -> Iterator[Case]:
 def all_cases() -> list[Case]:
     cases = [*_value_cases(0), *_line_cases(5000), *_container_cases(6000), *_huge_cases(7000)]
     cases += _trace_cases(8000)
+    from tests.fuzz.formats import format_cases  # it builds on this module's pieces
+
+    cases += format_cases(9000)
     names = [c.name for c in cases]
     assert len(names) == len(set(names)), "case names must be unique"
     return cases

@@ -67,7 +67,18 @@ GROUPS = sorted({group_of(c) for c in CASES})
 
 def test_the_corpus_is_large_and_covers_every_format() -> None:
     assert len(CASES) >= 300
-    assert set(GROUPS) >= {"jsonl", "world-local", "api-v1", "bulk"}
+    assert set(GROUPS) >= {
+        "jsonl",
+        "world-local",
+        "api-v1",
+        "api-v4",
+        "dynamodb-json",
+        "inspect",
+        "bulk",
+    }
+    names = {c.name for c in CASES}
+    for prefix in ("ddb-export-", "ddb-scan-", "inspect-", "cbor-", "v4-"):
+        assert sum(n.startswith(prefix) for n in names) >= 25, prefix
 
 
 @pytest.mark.parametrize("group", GROUPS)
