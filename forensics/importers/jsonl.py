@@ -25,6 +25,7 @@ from forensics.importers.base import ImportOptions, RecordError
 from forensics.importers.files import first_json_char, iter_lines, open_binary
 from forensics.importers.normalize import EVENT_FIELDS, HYDRATED_MARKERS, event_from_dict
 from forensics.importers.payloads import decode_pending
+from forensics.importers.salvage import Gap, is_event_like, salvage
 from forensics.model import EventRecord, Provenance, QuarantineRecord
 from forensics.store import ImportSession
 
@@ -82,13 +83,20 @@ class JsonLinesImporter:
 
     def _import_array(self, path: Path, session: ImportSession, options: ImportOptions) -> None:
         with open_binary(path) as fh:
+            content = fh.read()
+        try:
+            items = orjson.loads(content)
+        except orjson.JSONDecodeError:
+            # not one JSON document: JSON Lines whose first line is an array (line by line),
+            # or an array cut or damaged (every whole event before and after kept)
+            first = content.lstrip(b"\xef\xbb\xbf \t\r\n").split(b"\n", 1)[0]
             try:
-                items = orjson.loads(fh.read())
+                orjson.loads(first)
             except orjson.JSONDecodeError:
-                # not one JSON document: JSON Lines whose first line is an array, or an array
-                # cut short; line by line, every whole event is kept
+                _salvage_array(path, content, session, options)
+            else:
                 self._import_lines(path, session, options)
-                return
+            return
         if not isinstance(items, list):
             session.quarantine(QuarantineRecord(Provenance(str(path)), "expected a JSON array"))
             return
@@ -98,6 +106,29 @@ class JsonLinesImporter:
                 session.add_event(event_from_dict(item, prov, key=options.key))
             except RecordError as exc:
                 session.quarantine(QuarantineRecord(prov, str(exc), _raw(item)))
+
+
+def _salvage_array(
+    path: Path, content: bytes, session: ImportSession, options: ImportOptions
+) -> None:
+    """A JSON array that does not parse: its whole events by byte offset, and each damaged
+    stretch between them quarantined once with its byte offset."""
+    text = content.decode("utf-8", errors="surrogateescape")
+    start = len(text) - len(text.lstrip("\ufeff \t\r\n"))
+    for piece in salvage(text, start, is_event_like):
+        if isinstance(piece, Gap):
+            reason = (
+                f"damaged JSON at byte {piece.offset} ({piece.size} bytes): not a whole event;"
+                " the whole events before and after it were kept"
+            )
+            prov = Provenance(str(path), f"byte {piece.offset}")
+            session.quarantine(QuarantineRecord(prov, reason, piece.text))
+            continue
+        prov = Provenance(str(path), f"byte {piece.offset}")
+        try:
+            session.add_event(event_from_dict(piece.value, prov, key=options.key))
+        except RecordError as exc:
+            session.quarantine(QuarantineRecord(prov, str(exc), _raw(piece.value)))
 
 
 def _raw(item: Any) -> str:

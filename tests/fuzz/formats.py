@@ -9,6 +9,7 @@ frames and cut pages.
 from __future__ import annotations
 
 import base64
+import json
 import struct
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -421,8 +422,38 @@ def _body(frame: bytes) -> bytes:
     return frame[8 + meta_len :]
 
 
+def _array_cases(start: int) -> Iterator[Case]:
+    """JSON arrays of events (compact and pretty-printed) cut or broken mid-array: every
+    whole event before and after the damage is kept, the damage quarantined once."""
+    number = start
+    for style, write in (
+        ("compact", dumps),
+        ("pretty", lambda evs: json.dumps(evs, indent=2).encode()),
+    ):
+        indent = 2 if style == "pretty" else None
+        number += 1
+        evs = events(number)
+        data = write(evs)
+        event = json.dumps(evs[MIDDLE], indent=indent).replace("\n", "\n  ").encode()
+        event = event if style == "pretty" else dumps(evs[MIDDLE])
+        at = data.index(event)
+        data = data[: at + len(event) // 2] + data[at + len(event) :]
+        kept = _keys([e for i, e in enumerate(evs) if i != MIDDLE])
+        yield Case(f"array-{style}-event-cut", "jsonl", {"a.json": data}, "a.json", kept, 1)
+        number += 1
+        evs = events(number)
+        data = write(evs)
+        event = json.dumps(evs[-1], indent=indent).replace("\n", "\n  ").encode()
+        event = event if style == "pretty" else dumps(evs[-1])
+        data = data[: data.index(event) + len(event) // 2]
+        yield Case(
+            f"array-{style}-file-cut", "jsonl", {"a.json": data}, "a.json", _keys(evs[:-1]), 1
+        )
+
+
 def format_cases(start: int) -> list[Case]:
     return [
+        *_array_cases(start + 3000),
         *_dynamodb_cases(start),
         *_inspect_cases(start + 1000),
         *_binary_cases(start + 2000),
