@@ -11,7 +11,13 @@ import pytest
 from forensics.cli import main
 from forensics.demo import build_demo_store
 from forensics.errors import EXIT_USAGE
-from forensics.fleet.layout import MANIFEST, RUN_TABLES, bucket_of, default_buckets
+from forensics.fleet.layout import (
+    MANIFEST,
+    RUN_TABLES,
+    SCAN_PER_BUCKET,
+    bucket_of,
+    default_buckets,
+)
 
 
 def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -38,16 +44,20 @@ def _read(folder: Path, table: str) -> duckdb.DuckDBPyRelation:
     )
 
 
+# 4: each bucket written on its own; 64: more buckets with rows than that, one partitioned write
+@pytest.mark.parametrize("buckets", [4, 64])
 def test_fleet_export_buckets_every_run_and_keeps_every_row(
-    capsys: pytest.CaptureFixture[str], demo_db: Path, tmp_path: Path
+    capsys: pytest.CaptureFixture[str], demo_db: Path, tmp_path: Path, buckets: int
 ) -> None:
     out = tmp_path / "fleet"
     code, stdout, err = _cli(capsys, "--db", str(demo_db), "export", str(out), "--layout",
-                             "fleet", "--buckets", "4")  # fmt: skip
+                             "fleet", "--buckets", str(buckets))  # fmt: skip
     assert code == 0, err
-    assert stdout.strip() == str(out) and "4 buckets" in err
+    assert stdout.strip() == str(out) and f"{buckets} buckets" in err
     manifest = json.loads((out / MANIFEST).read_text())
-    assert manifest["layout"] == "forensics-fleet" and manifest["buckets"] == 4
+    assert manifest["layout"] == "forensics-fleet" and manifest["buckets"] == buckets
+    held_buckets = {p.name for p in (out / "events").iterdir()}
+    assert (len(held_buckets) > SCAN_PER_BUCKET) == (buckets == 64)
     with duckdb.connect(str(demo_db), read_only=True) as src:
         for table, rows in manifest["tables"].items():
             held = src.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
@@ -59,7 +69,7 @@ def test_fleet_export_buckets_every_run_and_keeps_every_row(
     placed = events.aggregate("run_id, min(bucket) AS lo, max(bucket) AS hi").fetchall()
     assert len(placed) > 5
     for run_id, lo, hi in placed:
-        assert lo == hi == bucket_of(run_id, 4)
+        assert lo == hi == bucket_of(run_id, buckets)
     # the 128-bit content hash is exact, as 32 hex digits; JSON columns are text
     written = dict(events.project("event_id || run_id, content_hash").fetchall())
     assert written == hashes
