@@ -235,7 +235,7 @@ def bulk_relation(path: Path) -> str:
       AND (createdAt IS NULL OR TRY_CAST(createdAt AS TIMESTAMPTZ) IS NOT NULL)
       -- nesting the record path's JSON writer refuses: let it judge (counted only when
       -- the text is long enough to nest that deep)
-      AND (strlen(CAST(eventData AS VARCHAR)) < {_DEEP} OR
+      AND (eventData IS NULL OR strlen(CAST(eventData AS VARCHAR)) < {_DEEP} OR
           strlen(CAST(eventData AS VARCHAR))
           - strlen(replace(replace(CAST(eventData AS VARCHAR), '[', ''), '{{', '')) < {_DEEP})
       -- what `_sql_payload` takes; other events go through the record path (`_reread`)
