@@ -80,7 +80,7 @@ def decode_pending(session: ImportSession, key: bytes | None = None) -> int:
     # forkserver: never fork a process whose DuckDB threads may hold locks
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload([__name__])
-    with process_pool(workers, context) as pool:
+    with session.store.budget_shared(workers), process_pool(workers, context) as pool:
         window: deque[tuple[_Batch, Future[list[Decoded]]]] = deque()
         for rowids, raws in session.pending_payloads(BATCH):
             batch = _Batch(rowids, raws, cache)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -34,6 +35,7 @@ def default_db_path() -> Path:
 
 MIB = 2**20
 WRITE_BUDGET_MB = 640  # imports: DuckDB spills past it, so an import stays within 1 GiB
+WORKER_BUDGET_MB = 128  # what a payload-decoding worker process holds, about
 READ_BUDGET_MB = (256, 600)  # reading: from twice the store's size, within these bounds
 
 
@@ -117,6 +119,26 @@ class Store:
             run(self.con, "SET memory_limit = '32MB'")
         except duckdb.Error:  # buffers still pinned: nothing to give back now
             return
+        finally:
+            run(self.con, f"SET memory_limit = '{limit}'")
+
+    @contextmanager
+    def budget_shared(self, processes: int) -> Iterator[None]:
+        """Lower DuckDB's budget while `processes` worker processes of about
+        `WORKER_BUDGET_MB` each run beside it (payload decoding), so the import with its
+        workers stays within 1 GiB; a budget the user set (`FORENSICS_MEMORY_LIMIT`) stays."""
+        if os.environ.get("FORENSICS_MEMORY_LIMIT") or processes <= 0:
+            yield
+            return
+        (limit,) = self.con.execute("SELECT current_setting('memory_limit')").fetchall()[0]
+        shared = max(WRITE_BUDGET_MB - processes * WORKER_BUDGET_MB, 256)
+        try:
+            run(self.con, f"SET memory_limit = '{shared}MB'")  # evicts cached buffers
+        except duckdb.Error:  # buffers still pinned: keep the budget as it is
+            yield
+            return
+        try:
+            yield
         finally:
             run(self.con, f"SET memory_limit = '{limit}'")
 
