@@ -252,10 +252,19 @@ def race_window(scan: Scan) -> list[Hit]:
 
 
 _CREATE_FENCE: Final = "SELECT fence_last_event_id FROM _fx_ev WHERE run_id = ? AND event_id = ?"
+# A snapshot is ranges of the run's trace items: only the items of the two resolutions are
+# looked up, against each snapshot's ranges (expanding every replay's list would cost the run's
+# length times its replays).
 _TRACED_WITHOUT: Final = """
-SELECT 1 FROM trace_replay_events WHERE run_id = $run
-GROUP BY replay_key
-HAVING bool_or(event_id = $second) AND NOT bool_or(event_id = $first)
+SELECT 1
+FROM (
+    SELECT digest, unnest(starts) AS a, unnest(stops) AS b FROM trace_snapshots
+    WHERE run_id = $run AND digest IN (SELECT digest FROM trace_replays WHERE run_id = $run)
+) p
+JOIN trace_items i ON i.run_id = $run AND i.event_id IN ($first, $second)
+    AND i.item >= p.a AND i.item < p.b
+GROUP BY p.digest
+HAVING bool_or(i.event_id = $second) AND NOT bool_or(i.event_id = $first)
 LIMIT 1
 """
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from dsl import RUN, ev
 from findings_dsl import at, completed, e, found, load, opening, step
 
 from forensics.analysis.engine import check
 from forensics.analysis.scan import Settings
+from forensics.importers.trace import import_traces
 from forensics.store import Store
 
 NAME = {"stepName": "step//./workflows/demo//work"}
@@ -98,3 +102,36 @@ def test_parallel_steps_resolving_together_are_not_a_race(tmp_store: Store) -> N
     ]
     load(tmp_store, events)
     assert (found(tmp_store), RUN) == ([], RUN)
+
+
+def _traced(tmp_store: Store, tmp_path: Path, loaded: list[int]) -> None:
+    """One traced replay of the `_race(5)` run that loaded the events numbered `loaded`."""
+    events = [
+        {"i": e(n), "t": t, **({"c": c} if c else {})}
+        for n, t, c in ((1, "run_created", None), (2, "run_started", None),
+                        (3, "hook_created", "hook_H"), (4, "wait_created", "wait_W"),
+                        (100, "hook_received", "hook_H"), (101, "wait_completed", "wait_W"))
+        if n in loaded
+    ]  # fmt: skip
+    line = {"k": "replay_start", "runId": RUN, "inv": 1, "pid": 8, "eventCount": len(events),
+            "workflowName": "workflow//./workflows/demo//flow", "events": events}  # fmt: skip
+    (tmp_path / "t.log").write_text("WF_TRACE " + json.dumps(line) + "\n")
+    import_traces(tmp_store, [tmp_path / "t.log"])
+
+
+def test_race_window_when_a_traced_replay_loaded_the_second_resolution_alone(
+    tmp_store: Store, tmp_path: Path
+) -> None:
+    load(tmp_store, _race(5))  # in commit order: only the trace shows the race
+    _traced(tmp_store, tmp_path, [1, 2, 3, 4, 101])
+    (finding,) = check(tmp_store, codes=["race-window"]).findings
+    assert finding.event_ids == (e(100), e(101), e(102))
+    assert finding.evidence["shown_by"] == "trace"
+
+
+def test_no_race_when_every_traced_replay_that_loaded_the_second_loaded_the_first(
+    tmp_store: Store, tmp_path: Path
+) -> None:
+    load(tmp_store, _race(5))
+    _traced(tmp_store, tmp_path, [1, 2, 3, 4, 100, 101])
+    assert check(tmp_store, codes=["race-window"]).findings == ()
