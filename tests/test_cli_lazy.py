@@ -33,3 +33,19 @@ def test_a_command_loads_only_its_own_module() -> None:
     ).stdout.splitlines()
     assert out[-2] == "forensics.cli.commands_store"
     assert out[-1] == "False False False"
+
+
+def test_story_starts_without_the_table_renderer_arrow_or_the_detectors() -> None:
+    """`story` prints its own text: rich, pyarrow (trace writers) and numpy stay unloaded,
+    and the detectors load only when a run's findings are stale."""
+    code = (
+        "import sys\n"
+        "from forensics.cli import cli\n"
+        "cli.main(['story', '--help'], standalone_mode=False)\n"
+        "heavy = ('rich', 'pyarrow', 'numpy', 'forensics.analysis.catalogue')\n"
+        "print(','.join(m for m in heavy if m in sys.modules))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert out[-1] == ""

@@ -18,8 +18,6 @@ from typing import Any
 import orjson
 
 from forensics.analysis import scan as scanning
-from forensics.analysis.catalogue import Context, all_detectors
-from forensics.analysis.explain import explain
 from forensics.analysis.hits import Hit
 from forensics.analysis.scan import Settings
 from forensics.analysis.versions import Judgement, run_judgements
@@ -97,6 +95,10 @@ def _forget_vanished(store: Store, facts: dict[str, dict[str, Any]]) -> None:
 def _analyse(
     con: Any, runs: list[str], facts: dict[str, dict[str, Any]], settings: Settings, every: bool
 ) -> tuple[list[Finding], list[RunVerdict]]:
+    # the detectors load only when a run is stale: a check of current runs starts faster
+    from forensics.analysis.catalogue import Context, all_detectors
+    from forensics.analysis.explain import explain
+
     ctx = Context(scanning.stage(con, runs, settings, every=every))
     hits: list[Hit] = []
     for detector in all_detectors():

@@ -108,6 +108,21 @@ def ulid_time_ms(event_id: str) -> int | None:
     return decode_time(_event_core(event_id))
 
 
+def ulid_times_ms(event_ids: Iterable[str]) -> list[int | None]:
+    """`ulid_time_ms` of each id, in one loop (a run's worth of ids costs no call per test)."""
+    out: list[int | None] = []
+    cut = len(_EVENT_PREFIXES[0])  # every prefix has this length
+    for event_id in event_ids:
+        core = event_id[cut:] if event_id.startswith(_EVENT_PREFIXES) else event_id
+        if len(core) != _ULID_LEN or (core.isascii() and core.isdigit()):
+            out.append(None)  # a slot, or no ULID at all
+            continue
+        upper = core.upper()
+        ok = upper[0] <= "7" and _CROCKFORD.issuperset(upper)
+        out.append(decode_time(core) if ok else None)
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class CorrelationId:
     """One parsed correlation id.

@@ -27,10 +27,10 @@ from forensics.cli.options import (
     complete_runs,
     finding_filters,
     format_option,
-    writable_store,
 )
+from forensics.cli.options import open_writable as open_store_writable
 from forensics.cli.render import emit
-from forensics.errors import EXIT_ANOMALIES, EXIT_OK, StoreError, UsageError
+from forensics.errors import EXIT_ANOMALIES, EXIT_OK, UsageError
 from forensics.model import Finding
 from forensics.store import Store
 from forensics.store.runids import resolve_run
@@ -99,12 +99,7 @@ def _emit_check(result: CheckResult, fmt: str) -> None:
 
 def open_writable(obj: Context) -> Store:
     """The store, writable (results are stored), but never created by a check."""
-    if not obj.db.exists():
-        raise StoreError(
-            f"no store at {obj.db}",
-            hint="import something first (`forensics import json PATH`) or pass --db",
-        )
-    return writable_store(obj.db)
+    return open_store_writable(obj.db)
 
 
 def _settings_options(func: Any) -> Any:

@@ -9,9 +9,9 @@ import orjson
 
 from forensics.analysis.engine import explain_run
 from forensics.cli import Context
-from forensics.cli.commands_analysis import open_writable
-from forensics.cli.options import complete_runs
+from forensics.cli.options import complete_runs, open_writable
 from forensics.errors import EXIT_ANOMALIES, EXIT_OK
+from forensics.replay.memo import shared_analysis
 from forensics.replay.story import story_of
 from forensics.replay.story_text import story_json, story_markdown, story_text
 from forensics.store.runids import resolve_run
@@ -30,10 +30,11 @@ def story_cmd(obj: Context, run: str, fmt: str) -> int:
     Findings are brought up to date first (as `forensics check RUN` does). Exit code 1 when
     the run has a warning or an error.
     """
-    with open_writable(obj) as store:
+    with open_writable(obj.db) as store:
         run_id = resolve_run(store, run)
-        result = explain_run(store, run_id)
-        story = story_of(store.con, run_id, result.findings, result.runs)
+        with shared_analysis():  # the check's replays and chain tell the story too
+            result = explain_run(store, run_id)
+            story = story_of(store.con, run_id, result.findings, result.runs)
     if fmt == "json":
         data = orjson.dumps(story_json(story), option=orjson.OPT_INDENT_2).decode()
         sys.stdout.write(data + "\n")

@@ -11,14 +11,17 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 from click.shell_completion import CompletionItem
 
-from forensics.cli.render import FORMATS, WIDE_KEY
-from forensics.errors import UsageError
+from forensics.errors import StoreError, UsageError
 from forensics.timespec import MOMENT_FORMS, parse_moment
 
 if TYPE_CHECKING:
     from forensics.store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+FORMATS = ("table", "json", "csv")
+WIDE_KEY = "forensics.wide"
+"""Where `--wide` leaves its flag for the table renderer (`forensics.cli.render`)."""
 
 
 def writable_store(db: Path, key: bytes | None = None) -> Store:
@@ -35,6 +38,16 @@ def writable_store(db: Path, key: bytes | None = None) -> Store:
     return store
 
 
+def open_writable(db: Path) -> Store:
+    """The store, writable (results are stored), but never created by a check."""
+    if not db.exists():
+        raise StoreError(
+            f"no store at {db}",
+            hint="import something first (`forensics import json PATH`) or pass --db",
+        )
+    return writable_store(db)
+
+
 @contextmanager
 def writable(db: Path, key: bytes | None = None) -> Iterator[Store]:
     """`writing` (the store for an import, removed again if the command fails before
@@ -48,6 +61,8 @@ def writable(db: Path, key: bytes | None = None) -> Iterator[Store]:
 
 def finish_interrupted_imports(store: Store, key: bytes | None = None) -> None:
     """Finish the imports a killed process left in `store`, one note each on stderr."""
+    if not store.interrupted_imports():
+        return  # the usual case: no need to load the importers
     from forensics.importers.recover import finish_interrupted
 
     for note in finish_interrupted(store, key):

@@ -24,9 +24,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from forensics.cli.options import WIDE_KEY
 from forensics.shortids import is_id, short_id, unique_end
 
-FORMATS = ("table", "json", "csv")
 # A cell is one line: line breaks, tabs and other control characters become spaces.
 _FLATTEN = dict.fromkeys([*range(32), 127], " ")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -182,8 +182,6 @@ def readable(
 def _filled(value: Any) -> bool:
     return value is not None and value != ""
 
-
-WIDE_KEY = "forensics.wide"
 
 # Columns no wider than this (ids, times, types, statuses, counts) keep their whole width
 # in a terminal, from the left, as long as they fit: a run id cut short cannot be copied

@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from forensics.replay.log import RunLog, writer_class
+from forensics.replay.memo import remembered
 from forensics.replay.replays import Replay, RunReplays
 
 VERDICT_ORDER = ("stuck-fence", "fence-break", "stale-snapshot-write", "unfenced-decision-write")
@@ -71,7 +72,13 @@ class SnapshotView:
 
 
 def fence_chain(rr: RunReplays) -> list[FenceRow]:
-    """Every event of the run in commit order, with its fence and verdict."""
+    """Every event of the run in commit order, with its fence and verdict (once per
+    `memo.shared_analysis` scope; the list is shared: do not change it)."""
+    kept, chain = remembered("chain", id(rr), lambda: (rr, _fence_chain(rr)))
+    return chain if kept is rr else _fence_chain(rr)
+
+
+def _fence_chain(rr: RunReplays) -> list[FenceRow]:
     log = rr.log
     writer = rr.writer_of()
     writers: dict[str, _Writer] = {}

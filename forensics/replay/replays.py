@@ -17,6 +17,7 @@ from datetime import datetime
 import duckdb
 
 from forensics.replay.log import RunLog, load_log
+from forensics.replay.memo import remembered
 from forensics.replay.names import mismatch_from_message
 from forensics.replay.reconstruct import Batch, Snapshot, batches
 from forensics.replay.traced import Mismatch, Traced, TraceSet, load_traces
@@ -58,10 +59,12 @@ class RunReplays:
 
 
 def run_replays(con: duckdb.DuckDBPyConnection, run_id: str) -> RunReplays:
-    """Load the run and build its replays."""
-    log = load_log(con, run_id)
-    traces = load_traces(con, run_id)
-    return assemble(log, traces)
+    """Load the run and build its replays (once per `memo.shared_analysis` scope)."""
+    rr = remembered(
+        "replays", run_id, lambda: assemble(load_log(con, run_id), load_traces(con, run_id))
+    )
+    rr.traces.con = con  # lists are expanded on demand: by this caller's (open) connection
+    return rr
 
 
 def assemble(log: RunLog, traces: TraceSet) -> RunReplays:

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
-from forensics.analysis.ids import ulid_time_ms
+from forensics.analysis.ids import ulid_time_ms, ulid_times_ms
 from forensics.replay.fences import FenceRow, SnapshotView, corrupting
 from forensics.replay.log import EXECUTOR, RunLog
 from forensics.replay.replays import Replay, RunReplays
@@ -170,7 +170,9 @@ def _tallies(log: RunLog, cases: list[_Case]) -> _Run:
     """Every count the designs compare, in a few passes over the log instead of one per write."""
     guard = [e.event_type in GUARD_OUT_OF_BAND for e in log.events]
     in_band = [e.event_type not in NOT_IN_BAND for e in log.events]
-    times = [(ulid_time_ms(log.events[j].event_id) or 0) if g else 0 for j, g in enumerate(guard)]
+    minted = ulid_times_ms(e.event_id for e, g in zip(log.events, guard, strict=True) if g)
+    stamps = iter(minted)
+    times = [(next(stamps) or 0) if g else 0 for g in guard]
     everything = range(len(log.events))
     guard_upto, in_band_upto = prefix_counts(guard, everything), prefix_counts(in_band, everything)
     held_by: dict[str, tuple[int, int]] = {}

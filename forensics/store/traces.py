@@ -17,13 +17,11 @@ from datetime import datetime
 from typing import Final, cast
 
 import duckdb
-import pyarrow as pa
 
 from forensics.model import Provenance
 from forensics.store.ingest import run
 
 ITEM_SEPARATOR: Final = "|"
-_TS = pa.timestamp("us", tz="UTC")
 
 
 def item_line(event_id: str, event_type: str, cid: str | None, name: str | None) -> str:
@@ -236,6 +234,8 @@ class SnapshotWriter:
 
     def flush(self) -> None:
         """Write the buffered items and snapshots."""
+        import pyarrow as pa  # only writers need it: reading a run's traces starts faster
+
         items, self._new_items = self._new_items, []
         snapshots, self._new_snapshots = self._new_snapshots, []
         if items:
@@ -268,6 +268,8 @@ class SnapshotWriter:
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, columns: dict[str, object]) -> None:
+    import pyarrow as pa
+
     batch = pa.table(columns)
     con.register("_trace_batch", batch)
     try:
@@ -280,6 +282,8 @@ def known_identities(con: duckdb.DuckDBPyConnection, identities: Sequence[str]) 
     """Which of these replay identities the store already holds."""
     if not identities:
         return set()
+    import pyarrow as pa
+
     con.register("_trace_ids", pa.table({"identity": list(identities)}))
     try:
         rows = con.execute(
@@ -318,6 +322,10 @@ def _column(
 def _replay_columns(
     import_id: int, keys: list[int], rows: Sequence[TraceReplayRecord]
 ) -> dict[str, object]:
+    import pyarrow as pa
+
+    ts = pa.timestamp("us", tz="UTC")
+
     def snap(r: TraceReplayRecord) -> SnapshotInfo | None:
         return r.snapshot
 
@@ -329,7 +337,7 @@ def _replay_columns(
         "stream": _column(rows, lambda r: r.stream),
         "pid": pa.array(_column(rows, lambda r: r.pid), pa.int64()),
         "inv": pa.array(_column(rows, lambda r: r.inv), pa.int64()),
-        "run_started_at": pa.array(_column(rows, lambda r: r.run_started_at), _TS),
+        "run_started_at": pa.array(_column(rows, lambda r: r.run_started_at), ts),
         "logged_event_count": pa.array(_column(rows, lambda r: r.logged_event_count), pa.int32()),
         "loaded_count": pa.array([s.count if (s := snap(r)) else None for r in rows], pa.int32()),
         "logged_digest": _column(rows, lambda r: r.logged_digest),
@@ -337,8 +345,8 @@ def _replay_columns(
         "tail_event_id": [s.tail_event_id if (s := snap(r)) else None for r in rows],
         "outcome": _column(rows, lambda r: r.outcome),
         "error": _column(rows, lambda r: r.error),
-        "started_log_at": pa.array(_column(rows, lambda r: r.started_log_at), _TS),
-        "ended_log_at": pa.array(_column(rows, lambda r: r.ended_log_at), _TS),
+        "started_log_at": pa.array(_column(rows, lambda r: r.started_log_at), ts),
+        "ended_log_at": pa.array(_column(rows, lambda r: r.ended_log_at), ts),
         "request_id": _column(rows, lambda r: r.request_id),
         "has_start": pa.array(_column(rows, lambda r: r.has_start), pa.bool_()),
         "source_location": _column(rows, lambda r: r.provenance.location),
@@ -348,6 +356,9 @@ def _replay_columns(
 
 
 def _subscription_columns(subs: list[tuple[int, TraceSubscription]]) -> dict[str, object]:
+    import pyarrow as pa
+
+    ts = pa.timestamp("us", tz="UTC")
     return {
         "replay_key": pa.array([k for k, _ in subs], pa.int64()),
         "seq": pa.array([s.seq for _, s in subs], pa.int32()),
@@ -355,11 +366,14 @@ def _subscription_columns(subs: list[tuple[int, TraceSubscription]]) -> dict[str
         "correlation_id": [s.correlation_id for _, s in subs],
         "name": [s.name for _, s in subs],
         "resume_at": [s.resume_at for _, s in subs],
-        "logged_at": pa.array([s.logged_at for _, s in subs], _TS),
+        "logged_at": pa.array([s.logged_at for _, s in subs], ts),
     }
 
 
 def _mismatch_columns(rows: list[tuple[int, TraceMismatch]]) -> dict[str, object]:
+    import pyarrow as pa
+
+    ts = pa.timestamp("us", tz="UTC")
     return {
         "replay_key": pa.array([k for k, _ in rows], pa.int64()),
         "correlation_id": [m.correlation_id for _, m in rows],
@@ -368,7 +382,7 @@ def _mismatch_columns(rows: list[tuple[int, TraceMismatch]]) -> dict[str, object
         "event_id": [m.event_id for _, m in rows],
         "event_type": [m.event_type for _, m in rows],
         "event_index": pa.array([m.event_index for _, m in rows], pa.int32()),
-        "logged_at": pa.array([m.logged_at for _, m in rows], _TS),
+        "logged_at": pa.array([m.logged_at for _, m in rows], ts),
     }
 
 

@@ -20,6 +20,7 @@ from forensics.analysis.ids import (
     seeded_b0,
     slot_number,
     ulid_time_ms,
+    ulid_times_ms,
 )
 from forensics.analysis.seed import (
     REGION_BIT,
@@ -63,6 +64,17 @@ def test_slot_number_and_time() -> None:
     assert ulid_time_ms(f"wevt_{PREFIX}{B0}") == STARTED_AT
     tagged = encode_time(STARTED_AT | REGION_BIT)
     assert ulid_time_ms(f"evnt_{tagged}{B0}") == STARTED_AT
+
+
+def test_ulid_times_in_bulk_agree_with_one_at_a_time() -> None:
+    tagged = encode_time(STARTED_AT | REGION_BIT)
+    ids = [
+        "evnt_00000000000000000000000042", f"wevt_{PREFIX}{B0}", f"evnt_{tagged}{B0}",
+        f"{PREFIX}{B0}", f"evnt_{PREFIX}{B0}".lower(), f"evnt_8{PREFIX[1:]}{B0}",
+        f"evnt_{PREFIX}{B0[:-1]}U", "evnt_short", "", "evnt_", f"xxxx_{PREFIX}{B0}",
+    ]  # fmt: skip
+    assert ulid_times_ms(ids) == [ulid_time_ms(i) for i in ids]
+    assert ulid_times_ms(ids)[:4] == [None, STARTED_AT, STARTED_AT, STARTED_AT]
 
 
 def test_parse_correlation_id() -> None:
