@@ -13,9 +13,13 @@ here from `bench/synth.py`), this times, as medians of `--repeat` rounds:
 * memory: peak Python allocation (tracemalloc) while opening and scrolling, and how many
   rows the events table holds, against the rows of the run;
 * the same figures with a connection opened per query (`StoreReader`, as `forensics open`
-  runs, so writers are not locked out), against the store held open.
+  runs, so writers are not locked out), against the store held open;
+* a failed run's story: on the 25,000-event run with 200 traced replays of `bench/story.py`
+  (its store, checked; built here when absent), Enter on the runs list to the frame showing
+  the story's headline and root cause (target 1 s), as `forensics open` runs; baseline the
+  library call behind it (`run_story` over the stored findings) in process.
 
-    python bench/tui.py [--repeat 3] [--store PATH]
+    python bench/tui.py [--repeat 3] [--store PATH] [--story-only]
 """
 
 from __future__ import annotations
@@ -38,12 +42,17 @@ from forensics.importers.run import import_paths
 from forensics.store import Store
 from forensics.store.opening import StoreReader
 from forensics.tui.app import ForensicsApp
+from forensics.tui.findings import load_findings
+from forensics.tui.screens.run import RunScreen
 from forensics.tui.screens.runs import RunsScreen
+from forensics.tui.storydata import run_story
 from forensics.tui.widgets.paged_table import PAGE_ROWS, PagedTable
+from forensics.tui.widgets.story_banner import StoryBanner
 
 OUT = Path(__file__).resolve().parent / "out"
 SHARED = OUT / "check-store.duckdb"
 OWN = OUT / "tui-store.duckdb"
+STORY = OUT / "story.duckdb"  # bench/story.py's run, checked
 SIZE = (120, 40)
 PAGE_SQL = (
     "SELECT log_position, event_id, event_type, correlation_id, created_at FROM run_log"
@@ -220,11 +229,83 @@ def report(fig: dict[str, float], base: dict[str, float]) -> None:
     )
 
 
+def story_store() -> Path:
+    """`bench/story.py`'s store (its run checked), built the same way when absent."""
+    if not STORY.exists():
+        from story import RUN, build
+
+        from forensics.analysis.engine import check
+
+        build(STORY)
+        with Store(STORY) as store:
+            check(store, run_ids=[RUN])
+    return STORY
+
+
+async def story_round(db: Path) -> dict[str, float]:
+    """Enter on the runs list (its one run) to the first page, then to the story drawn."""
+    app = ForensicsApp(StoreReader(db))
+    frames = Frames(app)
+    async with app.run_test(size=SIZE) as pilot:
+
+        def listed() -> bool:
+            screen = app.screen
+            return isinstance(screen, RunsScreen) and (
+                screen.query_one(PagedTable).row_at(0) is not None
+            )
+
+        def first_page() -> bool:
+            found = app.screen.query("#events-table") if isinstance(app.screen, RunScreen) else []
+            table = found.first(PagedTable) if found else None
+            return table is not None and table.row_at(0) is not None
+
+        def story_shown() -> bool:
+            screen = app.screen
+            return isinstance(screen, RunScreen) and screen.query_one(StoryBanner).has_class(
+                "shown"
+            )
+
+        await frames.drawn(listed, time.perf_counter())
+        await pilot.pause()
+        started = time.perf_counter()
+        await pilot.press("enter")
+        figures = {"first page": await frames.drawn(first_page, started)}
+        figures["story"] = await frames.drawn(story_shown, started)
+        await pilot.pause()
+    return figures
+
+
+def story_figures(repeat: int) -> None:
+    db = story_store()
+    with Store(db, read_only=True) as store:
+        run_id = str(store.query("SELECT run_id FROM runs LIMIT 1")[1][0][0])
+        size = int(store.query("SELECT count(*) FROM run_log WHERE run_id = ?", [run_id])[1][0][0])
+
+        def library() -> None:
+            cur = store.cursor()
+            findings, _note = load_findings(store, cur, run_id)
+            run_story(cur, run_id, findings)
+            cur.close()
+
+        base = timed(library, repeat)
+    rounds = [asyncio.run(story_round(db)) for _ in range(repeat)]
+    fig = {k: statistics.median(r[k] for r in rounds) for k in rounds[0]}
+    print(
+        f"story of {run_id} ({size:,} events, traced replays) after Enter on the runs list:"
+        f" {fig['story']:.3f} s (target 1 s); first page {fig['first page']:.3f} s; baseline"
+        f" run_story in process {base:.3f} s = {fig['story'] / base:.2f}x"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3, help="rounds per figure (median)")
     parser.add_argument("--store", type=Path, help="a store to use instead")
+    parser.add_argument("--story-only", action="store_true", help="only the story figure")
     args = parser.parse_args()
+    story_figures(args.repeat)
+    if args.story_only:
+        return
     db = store_path(args.store)
     with Store(db, read_only=True) as store:
         (runs, events), *_ = store.query("SELECT count(DISTINCT run_id), count(*) FROM events")[1]

@@ -74,18 +74,32 @@ class SnapshotView:
 def fence_chain(rr: RunReplays) -> list[FenceRow]:
     """Every event of the run in commit order, with its fence and verdict (once per
     `memo.shared_analysis` scope; the list is shared: do not change it)."""
-    kept, chain = remembered("chain", id(rr), lambda: (rr, _fence_chain(rr)))
-    return chain if kept is rr else _fence_chain(rr)
+    kept, chain = remembered("chain", id(rr), lambda: (rr, _fence_chain(rr, every=True)))
+    return chain if kept is rr else _fence_chain(rr, every=True)
 
 
-def _fence_chain(rr: RunReplays) -> list[FenceRow]:
+def judged_writes(rr: RunReplays) -> list[FenceRow]:
+    """The rows of `fence_chain` that can carry a verdict, in commit order: writes a replay
+    made, fenced writes and replay-origin events. The run's other events (out-of-band ones
+    nobody fenced: most of a long run) are always `ok` and no replay's; findings and the
+    story need none of them, so they are not built."""
+    kept, chain = remembered("judged", id(rr), lambda: (rr, _fence_chain(rr, every=False)))
+    return chain if kept is rr else _fence_chain(rr, every=False)
+
+
+def _fence_chain(rr: RunReplays, *, every: bool) -> list[FenceRow]:
     log = rr.log
+    events = log.events
     writer = rr.writer_of()
     writers: dict[str, _Writer] = {}
     chain = _Chain(log, _prefix_max(log), log.has_fences)
     rows = []
     for rank, i in enumerate(log.commit):
         r = writer.get(i)
+        if r is None and not every:
+            e = events[i]
+            if e.fence is None and writer_class(e.event_type) != "replay-origin":
+                continue
         w = None
         if r is not None:
             if r.id not in writers:  # built once: a traced view expands its list from the store

@@ -36,7 +36,7 @@ from forensics.replay.checks import (
     trace_holes,
 )
 from forensics.replay.explain import fence_detail, log_label
-from forensics.replay.fences import FenceRow, fence_chain
+from forensics.replay.fences import FenceRow, judged_writes
 from forensics.replay.names import short_cid, short_step
 from forensics.replay.replays import RunReplays, run_replays
 from forensics.replay.traced import has_trace_tables
@@ -81,7 +81,7 @@ def hits_of(rr: RunReplays) -> list[Hit]:
     """The run's replay findings as the analysis engine's hits (the sentence in evidence)."""
     out = _digest_findings(rr) + _hole_findings(rr, trace_holes(rr)) + _conflict_findings(rr)
     if rr.log.events:
-        chain = fence_chain(rr)
+        chain = judged_writes(rr)  # every row that can carry a verdict
         judged = [row for row in chain if row.verdict not in ("ok", "unfenced-decision-write")]
         out += [_fence_finding(rr, row) for row in judged]
         unfenced = [row for row in chain if row.verdict == "unfenced-decision-write"]

@@ -27,7 +27,7 @@ from forensics.model import (
     StoryEvent,
 )
 from forensics.replay.explain import fence_detail
-from forensics.replay.fences import FenceRow, fence_chain
+from forensics.replay.fences import FenceRow, judged_writes
 from forensics.replay.names import event_label
 from forensics.replay.replays import RunReplays, run_replays
 from forensics.replay.story_parts import (
@@ -55,8 +55,8 @@ def build_story(
     rr = run_replays(con, run_id)
     head = con.execute(_HEAD_SQL, [run_id]).fetchall()
     workflow, status, error_code, count = head[0] if head else (None, "unknown", None, 0)
-    chain = fence_chain(rr) if rr.log.events else []
-    shown = sorted((f for f in findings if f.severity != "info"), key=_cause_key(rr, chain))
+    chain = judged_writes(rr) if rr.log.events else []  # the writes that can be judged
+    shown = sorted((f for f in findings if f.severity != "info"), key=_cause_key(rr))
     root = shown[0] if shown and shown[0].severity == "error" else None
     if root is None and shown:
         root = shown[0]
@@ -98,24 +98,24 @@ def _with_headline(story: Story, verdict: RunVerdict | None) -> Story:
     return replace(story, headline=headline(story, verdict.reason if verdict else None))
 
 
-def _cause_key(rr: RunReplays, chain: list[FenceRow]) -> Any:
+def _cause_key(rr: RunReplays) -> Any:
     """Rank, then the earliest write in commit order (the first stale write comes first)."""
 
     def key(f: Finding) -> tuple[Any, ...]:
-        index = _root_index(rr, chain, f)
+        index = _root_index(rr, f)
         commit = rr.log.rank[index] if index is not None else len(rr.log.events)
         return (*rank(f), commit, f.event_ids)
 
     return key
 
 
-def _root_index(rr: RunReplays, chain: list[FenceRow], f: Finding) -> int | None:
+def _root_index(rr: RunReplays, f: Finding) -> int | None:
     """The log index of the event a finding blames: the write, the late copy, the blamed."""
     log = rr.log
     if f.code in FENCE_CODES and f.evidence.get("commit_rank"):
         rank_ = int(f.evidence["commit_rank"])
-        if 0 < rank_ <= len(chain):
-            return chain[rank_ - 1].index
+        if 0 < rank_ <= len(log.commit):
+            return log.commit[rank_ - 1]
     blamed = f.evidence.get("blamed_event")
     if isinstance(blamed, str) and blamed in log.by_id:
         return log.by_id[blamed]
@@ -126,7 +126,7 @@ def _root_index(rr: RunReplays, chain: list[FenceRow], f: Finding) -> int | None
 
 
 def _cause(rr: RunReplays, chain: list[FenceRow], f: Finding) -> StoryCause:
-    index = _root_index(rr, chain, f)
+    index = _root_index(rr, f)
     witnesses = tuple(story_event(rr, rr.log.by_id[e]) for e in f.event_ids if e in rr.log.by_id)
     if index is None:
         event = StoryEvent(0, f.event_ids[0] if f.event_ids else "", "", f.correlation_id,
@@ -138,10 +138,13 @@ def _cause(rr: RunReplays, chain: list[FenceRow], f: Finding) -> StoryCause:
 
 
 def _summary(rr: RunReplays, chain: list[FenceRow], f: Finding, index: int | None) -> str:
+    row = None
     if f.code in FENCE_CODES and index is not None:
-        row = next(r for r in chain if r.index == index)
+        row = next((r for r in chain if r.index == index), None)
+    if row is not None:
         by = f" by {row.writer}" if row.writer else ""
-        return f"#{index + 1} {event_label_of(rr, index)} written{by}: {fence_detail(rr, row)}"
+        at = row.index
+        return f"#{at + 1} {event_label_of(rr, at)} written{by}: {fence_detail(rr, row)}"
     return plain(f.explanation)
 
 
