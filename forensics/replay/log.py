@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import duckdb
 
@@ -59,11 +59,13 @@ def writer_class(event_type: str) -> str:
     return "other"
 
 
-@dataclass(frozen=True, slots=True)
-class LogEvent:
-    """One event of the final log; `index` is its 0-based place in eventId order."""
+class LogEvent(NamedTuple):
+    """One event of the final log; `index` is its 0-based place in eventId order.
 
-    index: int
+    A named tuple: a long run has tens of thousands, built straight from the query's rows
+    (its `index` field hides the tuple method of that name, which nothing here uses)."""
+
+    index: int  # type: ignore[assignment]
     event_id: str
     event_type: str
     correlation_id: str | None
@@ -184,7 +186,8 @@ def load_log(con: duckdb.DuckDBPyConnection, run_id: str) -> RunLog:
         order = "eventId (the world lists ULID ids in order; inferred for 5.x ULID worlds)"
     else:
         order = "eventId (the 4.x runtime loads the log in eventId order)"
-    events = tuple(LogEvent(n, *row) for n, row in enumerate(rows))
+    make = LogEvent._make
+    events = tuple(make((n, *row)) for n, row in enumerate(rows))
     head = con.execute(
         "SELECT workflow_name, started_at FROM runs WHERE run_id = ?", [run_id]
     ).fetchall()

@@ -50,8 +50,13 @@ def build_story(
     run_id: str,
     findings: Sequence[Finding],
     verdict: RunVerdict | None,
+    *,
+    full: bool = True,
 ) -> Story:
-    """The story of `run_id` from its stored log, traces and `findings` (of this run)."""
+    """The story of `run_id` from its stored log, traces and `findings` (of this run).
+
+    `full=False` builds its head only (headline, root cause, writers, blast radius): the
+    window, the fence designs and similar runs are left empty, for a banner to show first."""
     rr = run_replays(con, run_id)
     head = con.execute(_HEAD_SQL, [run_id]).fetchall()
     workflow, status, error_code, count = head[0] if head else (None, "unknown", None, 0)
@@ -68,7 +73,7 @@ def build_story(
         failed_replays=len(failed),
         first_failure_at=min((r.at for r in failed if r.at), default=None),
         last_failure_at=max((r.at for r in failed if r.at), default=None),
-        similar_runs=similar_runs(con, run_id, root) if root else (),
+        similar_runs=similar_runs(con, run_id, root) if root and full else (),
     )
     exactness, note = _exactness(rr, writers)
     story = Story(
@@ -84,9 +89,9 @@ def build_story(
         exactness_note=note,
         root_cause=cause,
         writers=writers,
-        window=window(rr, chain, cause, writers) if cause else (),
+        window=window(rr, chain, cause, writers) if cause and full else (),
         blast_radius=blast,
-        prevention=_prevention(rr, chain) if cause else (),
+        prevention=_prevention(rr, chain) if cause and full else (),
         other_findings=_others(findings, root),
         event_count=int(count or 0),
         traced_replays=len(rr.traces.replays),

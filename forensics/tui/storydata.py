@@ -17,10 +17,13 @@ from forensics.replay.story_text import story_markdown
 from forensics.store.findings import run_results
 
 
-def run_story(cur: duckdb.DuckDBPyConnection, run_id: str, findings: list[Finding]) -> Story:
-    """The story over the findings the screen already holds (and the stored verdict)."""
+def run_story(
+    cur: duckdb.DuckDBPyConnection, run_id: str, findings: list[Finding], *, full: bool = True
+) -> Story:
+    """The story over the findings the screen already holds (and the stored verdict); its
+    head only with `full=False` (see `build_story`)."""
     _stored, verdict = run_results(cur, run_id)
-    return build_story(cur, run_id, findings, verdict)
+    return build_story(cur, run_id, findings, verdict, full=full)
 
 
 def write_markdown(story: Story, folder: Path = Path()) -> Path:

@@ -9,7 +9,6 @@ finding points at carry a severity glyph in the first column.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
@@ -20,14 +19,12 @@ from textual.containers import Horizontal
 from textual.widgets import Footer, Header, Static, TabbedContent, TabPane, Tabs
 
 from forensics.analysis.ranks import rank
-from forensics.model import SEVERITIES, Finding, Story
+from forensics.model import SEVERITIES, Finding
 from forensics.tui import format as fmt
-from forensics.tui.commands import Command
 from forensics.tui.data import RunHeader, event_detail, positions, run_header
 from forensics.tui.findings import load_findings
-from forensics.tui.screens.base import ForensicsScreen
+from forensics.tui.screens.run_story import RunStoryScreen
 from forensics.tui.sources import EventsSource, LanesSource
-from forensics.tui.storydata import reference, run_story, write_markdown, write_report
 from forensics.tui.widgets.event_detail import EventDetail, lane_text
 from forensics.tui.widgets.filter_bar import FilterBar
 from forensics.tui.widgets.findings_panel import FindingsPanel
@@ -39,7 +36,7 @@ _SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
 TIME_LABELS = {"created_at": "created", "write_time": "written"}
 
 
-class RunScreen(ForensicsScreen):
+class RunScreen(RunStoryScreen):
     """Events, lanes and findings of one run."""
 
     CSS_PATH = "run.tcss"
@@ -81,16 +78,13 @@ class RunScreen(ForensicsScreen):
     ]
 
     def __init__(self, run_id: str, *, view: str = "events") -> None:
-        super().__init__()
-        self.run_id = run_id
+        super().__init__(run_id)
         self.initial_view = view
         self.time_key = "created_at"
         self.filter_text = ""
         self.total = 0
-        self.findings: list[Finding] = []
         self.flags: dict[str, str] = {}  # event id -> worst severity of the findings on it
         self.flagged: dict[str, list[int]] = {}  # severity -> log positions it flags
-        self.story: Story | None = None
         self.show_info = False  # the findings list shows errors and warnings unless asked
         self.note = ""
         self.lane_flags: dict[str, str] = {}  # correlation id -> worst severity on it
@@ -212,19 +206,9 @@ class RunScreen(ForensicsScreen):
                 for sev in SEVERITIES
                 if (found := [f for f in findings if f.severity == sev])
             }
-            story = run_story(cur, self.run_id, findings) if "error" in flagged else None
         finally:
             cur.close()
         self.app.call_from_thread(self._show_findings, findings, note, flagged)
-        self.app.call_from_thread(self._show_story, story)
-
-    def _show_story(self, story: Story | None) -> None:
-        """Open on the problem: the banner, and the cursor on the root cause's event."""
-        self.story = story
-        self.query_one(StoryBanner).show_story(story)
-        table = self.query_one("#events-table", PagedTable)
-        if story and story.root_cause and story.root_cause.event.position and table.cursor_row == 0:
-            self._go_to(story.root_cause.event.position)
 
     def _show_findings(
         self, findings: list[Finding], note: str, flagged: dict[str, list[int]]
@@ -240,6 +224,11 @@ class RunScreen(ForensicsScreen):
         self._list_findings()
         self.query_one("#events-table", PagedTable).redraw()
         self.query_one("#lanes-table", PagedTable).redraw()
+        self.story = None
+        if "error" in flagged:  # open on the problem: its story (`run_story.py`)
+            self.load_story(findings)
+        else:
+            self.show_story(None)
 
     def _list_findings(self) -> None:
         shown = [f for f in self.findings if self.show_info or f.severity != "info"]
@@ -349,7 +338,7 @@ class RunScreen(ForensicsScreen):
         self.marked = sorted(marked)
         self.action_view("events")
         if self.marked:
-            self._go_to(self.marked[0])
+            self.go_to(self.marked[0])
         self.query_one("#events-table", PagedTable).redraw()
 
     def action_walk(self, step: int, severity: str = "error") -> None:
@@ -360,9 +349,7 @@ class RunScreen(ForensicsScreen):
             self.notify(f"no {severity}s {'marked ' if self.marked else ''}in this run; {other}",
                         timeout=3)  # fmt: skip
             return
-        table = self.query_one("#events-table", PagedTable)
-        row = table.row_at(table.cursor_row)
-        here = int(row[0]) if row is not None else 0
+        here = self.cursor_position() or 0
         if step > 0:
             where = bisect_right(stops, here)
             target = stops[where % len(stops)]
@@ -370,77 +357,23 @@ class RunScreen(ForensicsScreen):
             where = bisect_left(stops, here) - 1
             target = stops[where % len(stops)]
         self.action_view("events")
-        self._go_to(target)
+        self.go_to(target)
 
-    def _go_to(self, pos: int) -> None:
+    def cursor_position(self) -> int | None:
+        table = self.query_one("#events-table", PagedTable)
+        row = table.row_at(table.cursor_row)
+        return int(row[0]) if row is not None else None
+
+    def at_start(self) -> bool:
+        return self.query_one("#events-table", PagedTable).cursor_row == 0
+
+    def go_to(self, pos: int) -> None:
         """Put the events cursor on log position `pos` (clearing a filter that hides it)."""
         if self.filter_text:
             self.query_one(FilterBar).close()
             self._set_filter("", cursor=pos - 1)
             return
         self.query_one("#events-table", PagedTable).move_cursor(pos - 1, center=True)
-
-    # -- other screens of this run -------------------------------------------------------
-
-    def action_replays(self) -> None:
-        from forensics.tui.screens.replays import ReplaysScreen
-
-        self.app.push_screen(ReplaysScreen(self.run_id))
-
-    def action_fences(self) -> None:
-        from forensics.tui.screens.fences import FencesScreen
-
-        self.app.push_screen(FencesScreen(self.run_id))
-
-    def action_copy_reference(self) -> None:
-        table = self.query_one("#events-table", PagedTable)
-        row = table.row_at(table.cursor_row)
-        text = reference(self.run_id, int(row[0]) if row is not None else None)
-        self.app.copy_to_clipboard(text)  # OSC 52: works over ssh and in tmux
-        self.notify(f"copied {text}", timeout=3, markup=False)
-
-    def action_markdown(self) -> None:
-        if self.story is None:
-            self.notify("building the story…", timeout=3)
-        self.write_markdown()
-
-    @work(thread=True, group="markdown", exit_on_error=False)
-    def write_markdown(self) -> None:
-        story = self.story
-        if story is None:
-            cur = self.forensics.cursor()
-            try:
-                story = run_story(cur, self.run_id, list(self.findings))
-            finally:
-                cur.close()
-        path = write_markdown(story)
-        self.app.call_from_thread(self.notify, f"wrote {path}", timeout=8, markup=False)
-
-    def action_report(self) -> None:
-        self.notify(f"writing the report of {self.run_id}…", timeout=3, markup=False)
-        self.write_report(Path(f"{self.run_id}.html"))
-
-    @work(thread=True, group="report", exit_on_error=False)
-    def write_report(self, path: Path) -> None:
-        """The run's HTML report (what `forensics report RUN` writes), in the current folder."""
-        cur = self.forensics.cursor()
-        try:
-            written = write_report(cur, self.run_id, path)
-        finally:
-            cur.close()
-        self.app.call_from_thread(self.notify, f"wrote {written}", timeout=8)
-
-    def run_command(self, command: Command) -> None:
-        """`:replays`, `:fences`, `:diff A [B]` on this run (B defaults to the log)."""
-        if command.name == "replays":
-            self.action_replays()
-        elif command.name == "fences":
-            self.action_fences()
-        elif command.name == "diff":
-            from forensics.tui.screens.diff import DiffScreen
-
-            a, b = command.args[0], command.args[1] if len(command.args) > 1 else "log"
-            self.app.push_screen(DiffScreen(self.run_id, a, b))
 
     def action_back(self) -> None:
         if self.query_one(EventDetail).has_focus:
