@@ -153,7 +153,8 @@ class RunLog:
 
 # The run's copy of each event as `run_log` chooses it (a copy that knows its write time and
 # fence first, then the earliest import), filtered to the run before the window: the view
-# numbers every run's events, which costs a sort of the whole table per question.
+# numbers every run's events, which costs a sort of the whole table per question. The last
+# column is the workflow name a `run_created` event gives (the `runs` view's fallback).
 _SQL: Final = """
 SELECT event_id, event_type, correlation_id,
     json_extract_string(event_data, '$.stepName'),
@@ -161,7 +162,8 @@ SELECT event_id, event_type, correlation_id,
     epoch_us(created_at), epoch_us(write_time), fence_last_event_id,
     CASE WHEN event_type IN ('run_failed', 'workflow_failed') THEN coalesce(
         json_extract_string(payload_decoded, '$.message'),
-        json_extract_string(event_data, '$.error.message')) END
+        json_extract_string(event_data, '$.error.message')) END,
+    CASE WHEN event_type = 'run_created' THEN json_extract_string(event_data, '$.workflowName') END
 FROM events
 WHERE run_id = ? AND NOT staged
 QUALIFY row_number() OVER (
@@ -187,11 +189,14 @@ def load_log(con: duckdb.DuckDBPyConnection, run_id: str) -> RunLog:
     else:
         order = "eventId (the 4.x runtime loads the log in eventId order)"
     make = LogEvent._make
-    events = tuple(make((n, *row)) for n, row in enumerate(rows))
-    head = con.execute(
-        "SELECT workflow_name, started_at FROM runs WHERE run_id = ?", [run_id]
+    events = tuple(make((n, *row[:-1])) for n, row in enumerate(rows))
+    # what the `runs` view says of the run, without its pass over every run's log
+    named = max((row[-1] for row in rows if row[-1] is not None), default=None)
+    record = con.execute(
+        "SELECT workflow_name, started_at FROM run_records WHERE run_id = ?", [run_id]
     ).fetchall()
-    workflow, started = head[0] if head else (None, None)
+    workflow, started = record[0] if record else (None, None)
+    workflow = workflow if workflow is not None else named
     batched = slots and (judged.spec or 0) >= SPEC_SLOT_IDS and judged.line.name != "4.x"
     log = build_log(run_id, workflow, started, events, replay_order=order,
                     positions=slots, batches=batched)  # fmt: skip

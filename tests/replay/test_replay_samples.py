@@ -18,6 +18,7 @@ from forensics.replay.detectors import DETECTORS
 from forensics.replay.diff import diff, resolve
 from forensics.replay.fences import fence_chain
 from forensics.replay.findings import CODES, candidate_runs, findings_of
+from forensics.replay.log import load_log
 from forensics.replay.replays import RunReplays, run_replays
 from forensics.replay.views import diff_info, replay_summary
 from forensics.replay.whatif import what_if
@@ -185,3 +186,14 @@ def test_the_detectors_answer_inside_a_check_scan(traced_store_path: Path, tmp_p
         f"Corrupted event log: step event step_created for {conflict.correlation_id} belongs to"
         f' "{DRAIN}", but the current step consumer is "{SYNC}"'
     )
+
+
+def test_the_log_names_the_workflow_and_start_as_the_runs_view_does(traced_store: Store) -> None:
+    """`load_log` reads the run record and the `run_created` event itself, not the view."""
+    rows = traced_store.con.execute(
+        "SELECT run_id, workflow_name, started_at FROM runs ORDER BY run_id"
+    ).fetchall()
+    assert any(workflow for _, workflow, _ in rows)
+    for run_id, workflow, started in rows:
+        log = load_log(traced_store.con, run_id)
+        assert (log.workflow_name, log.started_at) == (workflow, started), run_id
