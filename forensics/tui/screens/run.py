@@ -120,11 +120,12 @@ class RunScreen(RunStoryScreen):
         self.action_view(self.initial_view)
 
     def on_paged_table_loaded(self, event: PagedTable.Loaded) -> None:
-        # the header and the findings wait for the first page: the log comes first
+        # the header and the findings wait for the first page to be drawn: the log comes
+        # first, and the story the findings lead to would hold up its frame
         if event.table.id == "events-table" and not self._started:
             self._started = True
-            self.load_header()
-            self.load_findings()
+            self.call_after_refresh(self.load_header)
+            self.call_after_refresh(self.load_findings)
 
     def on_resize(self, event: events.Resize) -> None:
         self.set_class(event.size.width < NARROW, "narrow")

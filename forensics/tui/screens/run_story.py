@@ -55,7 +55,9 @@ class RunStoryScreen(ForensicsScreen):
                 story = run_story(cur, self.run_id, findings)
         finally:
             cur.close()
-        self.app.call_from_thread(setattr, self, "story", story)
+        # a plain attribute for `m`: set here, not through the app's loop, which may be
+        # closing (a quit while the story was built) and would never answer
+        self.story = story
 
     def show_story(self, story: Story | None) -> None:
         """Open on the problem: the banner, and the cursor on the root cause's event."""
