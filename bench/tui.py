@@ -54,6 +54,7 @@ SHARED = OUT / "check-store.duckdb"
 OWN = OUT / "tui-store.duckdb"
 STORY = OUT / "story.duckdb"  # bench/story.py's run, checked
 SIZE = (120, 40)
+IDLE = 0.5  # seconds without a frame after which the app is taken to be idle
 PAGE_SQL = (
     "SELECT log_position, event_id, event_type, correlation_id, created_at FROM run_log"
     " WHERE run_id = ? ORDER BY log_position LIMIT 200 OFFSET ?"
@@ -116,7 +117,10 @@ class Frames:
         app._display = display  # type: ignore[method-assign,assignment]
 
     async def drawn(self, ready: Callable[[], bool], since: float, limit: float = 60.0) -> float:
-        """Seconds from `since` to the first frame composed once `ready()` holds."""
+        """Seconds from `since` to the first frame composed once `ready()` holds.
+
+        When no frame follows for a while, the app drew it before the poll saw it and went
+        idle: the last frame before the poll is the one that showed it."""
         while not ready():
             await asyncio.sleep(0.001)
             if time.perf_counter() - since > limit:
@@ -124,6 +128,8 @@ class Frames:
         at = time.perf_counter()
         while not any(t >= at for t in self.times):
             await asyncio.sleep(0.001)
+            if time.perf_counter() - at > IDLE and any(since <= t < at for t in self.times):
+                return max(t for t in self.times if since <= t < at) - since
         return min(t for t in self.times if t >= at) - since
 
 
