@@ -238,7 +238,8 @@ def report(fig: dict[str, float], base: dict[str, float]) -> None:
 def story_store() -> Path:
     """`bench/story.py`'s store (its run checked), built the same way when absent."""
     if not STORY.exists():
-        from story import RUN, build
+        from replays import RUN
+        from story import build
 
         from forensics.analysis.engine import check
 
@@ -264,7 +265,7 @@ async def story_round(db: Path) -> dict[str, float]:
         if banner.has_class("shown"):
             shown_at.append(time.perf_counter())
 
-    StoryBanner.show_story = showing  # type: ignore[method-assign]
+    StoryBanner.show_story = showing  # type: ignore[method-assign,assignment]
     try:
         async with app.run_test(size=SIZE) as pilot:
 
@@ -276,9 +277,10 @@ async def story_round(db: Path) -> dict[str, float]:
 
             def first_page() -> bool:
                 screen = app.screen
-                found = screen.query("#events-table") if isinstance(screen, RunScreen) else []
-                table = found.first(PagedTable) if found else None
-                return table is not None and table.row_at(0) is not None
+                if not isinstance(screen, RunScreen):
+                    return False
+                found = screen.query("#events-table")
+                return bool(found) and found.first(PagedTable).row_at(0) is not None
 
             await frames.drawn(listed, time.perf_counter())
             await pilot.pause()
