@@ -19,6 +19,7 @@ from forensics.errors import ForensicsError, UsageError
 from forensics.store import Store
 from forensics.store.opening import StoreReader
 from forensics.tui.commands import Command, parse_command
+from forensics.tui.handoff import Deliver, hand_over
 from forensics.tui.palette import RunsProvider
 from forensics.tui.screens.command import CommandScreen
 from forensics.tui.screens.error import ErrorScreen
@@ -153,7 +154,7 @@ class ForensicsApp(App[None]):
                 run_id = resolve_run(reader, text)
             finally:
                 reader.close()
-            self.call_from_thread(self.open_run, run_id)
+            hand_over(self, self.open_run, run_id)
 
         self.run_worker(resolve, thread=True, group="command", exit_on_error=False)
 
@@ -179,6 +180,11 @@ class ForensicsApp(App[None]):
 
         if isinstance(self.screen, RunScreen):
             self.screen.run_command(command)
+
+    def on_deliver(self, message: Deliver) -> None:
+        """A thread worker's result, posted by `hand_over`, applied here on the app's loop."""
+        message.stop()
+        message.call()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state is WorkerState.ERROR and event.worker.error is not None:

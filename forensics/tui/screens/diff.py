@@ -18,6 +18,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Footer, Header, Static
 
+from forensics.tui.handoff import hand_over
 from forensics.tui.replaydata import (
     DIFF_FIELDS,
     DiffView,
@@ -88,7 +89,7 @@ class DiffScreen(ForensicsScreen):
         shared = self.shared or load_replays(self.forensics.cursor, self.run_id)
         with shared.use() as rr:
             view = diff_view(rr, self.a, self.b)
-        self.app.call_from_thread(self._loaded, shared, view)
+        hand_over(self, self._loaded, shared, view)
 
     def _loaded(self, shared: SharedReplays, view: DiffView) -> None:
         self.shared = shared

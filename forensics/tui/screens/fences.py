@@ -18,6 +18,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Footer, Header, Label, Static
 
+from forensics.tui.handoff import hand_over
 from forensics.tui.replaydata import (
     CHAIN_FIELDS,
     WHATIF_FIELDS,
@@ -120,7 +121,7 @@ class FencesScreen(ForensicsScreen):
         with shared.use() as rr:
             chain, whatif = fences_view(rr)
             basis = rr.log.commit_basis
-        self.app.call_from_thread(self._loaded, shared, chain, whatif, basis)
+        hand_over(self, self._loaded, shared, chain, whatif, basis)
 
     def _loaded(
         self, shared: SharedReplays, chain: list[Row], whatif: list[Row], basis: str

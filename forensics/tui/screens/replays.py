@@ -19,6 +19,7 @@ from textual.widgets import Footer, Header, Static
 
 from forensics.errors import UsageError
 from forensics.replay.views import replay_summary
+from forensics.tui.handoff import hand_over
 from forensics.tui.replaydata import (
     GROUP_FIELDS,
     ReplayGroup,
@@ -127,7 +128,7 @@ class ReplaysScreen(ForensicsScreen):
         with shared.use() as rr:
             groups = replay_groups(rr)
             summary = replay_summary(rr).removeprefix(f"{self.run_id}: ")
-        self.app.call_from_thread(self._loaded, shared, groups, summary)
+        hand_over(self, self._loaded, shared, groups, summary)
 
     def _loaded(self, shared: SharedReplays, groups: list[ReplayGroup], summary: str) -> None:
         self.shared, self.groups = shared, groups

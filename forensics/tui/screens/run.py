@@ -21,8 +21,10 @@ from textual.widgets import Footer, Header, Static, TabbedContent, TabPane, Tabs
 from forensics.analysis.ranks import rank
 from forensics.model import SEVERITIES, Finding
 from forensics.tui import format as fmt
+from forensics.tui.data import EventDetail as EventDetailRows
 from forensics.tui.data import RunHeader, event_detail, positions, run_header
 from forensics.tui.findings import load_findings
+from forensics.tui.handoff import hand_over
 from forensics.tui.screens.run_story import RunStoryScreen
 from forensics.tui.sources import EventsSource, LanesSource
 from forensics.tui.widgets.event_detail import EventDetail, lane_text
@@ -177,7 +179,7 @@ class RunScreen(RunStoryScreen):
             header = run_header(cur, self.run_id)
         finally:
             cur.close()
-        self.app.call_from_thread(self._show_header, header)
+        hand_over(self, self._show_header, header)
 
     def _show_header(self, header: RunHeader) -> None:
         self.total = header.events
@@ -209,7 +211,7 @@ class RunScreen(RunStoryScreen):
             }
         finally:
             cur.close()
-        self.app.call_from_thread(self._show_findings, findings, note, flagged)
+        hand_over(self, self._show_findings, findings, note, flagged)
 
     def _show_findings(
         self, findings: list[Finding], note: str, flagged: dict[str, list[int]]
@@ -309,9 +311,10 @@ class RunScreen(RunStoryScreen):
             detail = event_detail(cur, self.run_id, event_id, position)
         finally:
             cur.close()
-        self.app.call_from_thread(
-            self.query_one(EventDetail).show_event, detail.fields, detail.copies
-        )
+        hand_over(self, self._show_detail, detail)
+
+    def _show_detail(self, detail: EventDetailRows) -> None:
+        self.query_one(EventDetail).show_event(detail.fields, detail.copies)
 
     # -- marking and walking --------------------------------------------------------------
 
@@ -332,7 +335,7 @@ class RunScreen(RunStoryScreen):
             found = positions(cur, self.run_id, event_ids)
         finally:
             cur.close()
-        self.app.call_from_thread(self.mark, found)
+        hand_over(self, self.mark, found)
 
     def mark(self, marked: list[int]) -> None:
         """Highlight the events at these log positions and go to the first."""

@@ -18,6 +18,7 @@ from textual import work
 from forensics.model import Finding, Story
 from forensics.replay.memo import shared_analysis
 from forensics.tui.commands import Command
+from forensics.tui.handoff import hand_over
 from forensics.tui.screens.base import ForensicsScreen
 from forensics.tui.storydata import reference, run_story, write_markdown, write_report
 from forensics.tui.widgets.story_banner import StoryBanner
@@ -51,7 +52,7 @@ class RunStoryScreen(ForensicsScreen):
         try:
             with shared_analysis():  # the head's replays and chain serve the whole story
                 head = run_story(cur, self.run_id, findings, full=False)
-                self.app.call_from_thread(self.show_story, head)
+                hand_over(self, self.show_story, head)
                 story = run_story(cur, self.run_id, findings)
         finally:
             cur.close()
@@ -88,7 +89,7 @@ class RunStoryScreen(ForensicsScreen):
             finally:
                 cur.close()
         path = write_markdown(story)
-        self.app.call_from_thread(self.notify, f"wrote {path}", timeout=8, markup=False)
+        hand_over(self, self.notify, f"wrote {path}", timeout=8, markup=False)
 
     def action_report(self) -> None:
         self.notify(f"writing the report of {self.run_id}…", timeout=3, markup=False)
@@ -102,7 +103,7 @@ class RunStoryScreen(ForensicsScreen):
             written = write_report(cur, self.run_id, path)
         finally:
             cur.close()
-        self.app.call_from_thread(self.notify, f"wrote {written}", timeout=8)
+        hand_over(self, self.notify, f"wrote {written}", timeout=8)
 
     # -- other screens of this run -------------------------------------------------------
 

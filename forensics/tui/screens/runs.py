@@ -17,6 +17,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Header, Static
 
 from forensics.tui import format as fmt
+from forensics.tui.handoff import hand_over
 from forensics.tui.runsdata import RunsSource, runs_snapshot, with_event_counts
 from forensics.tui.screens.base import ForensicsScreen
 from forensics.tui.sources import runs_where
@@ -105,7 +106,7 @@ class RunsScreen(ForensicsScreen):
             table = runs_snapshot(cur)
         finally:
             cur.close()
-        self.app.call_from_thread(self._loaded, table, False)
+        hand_over(self, self._loaded, table, False)
 
     @work(thread=True, exclusive=True, group="runs", exit_on_error=False)
     def count_all(self, snapshot: pa.Table) -> None:
@@ -115,7 +116,7 @@ class RunsScreen(ForensicsScreen):
             table = with_event_counts(cur, snapshot)
         finally:
             cur.close()
-        self.app.call_from_thread(self._loaded, table, True)
+        hand_over(self, self._loaded, table, True)
 
     def _loaded(self, table: pa.Table, counted: bool) -> None:
         self.snapshot, self.counted = table, counted

@@ -23,6 +23,7 @@ from textual.widgets.option_list import Option
 
 from forensics.errors import UsageError
 from forensics.queries import CannedQuery, load_queries
+from forensics.tui.handoff import hand_over
 from forensics.tui.screens.base import ForensicsScreen
 from forensics.tui.screens.export import ExportScreen, export_sql
 from forensics.tui.sources import ListSource
@@ -166,7 +167,7 @@ class SqlScreen(ForensicsScreen):
             rows = result.fetchmany(MAX_ROWS + 1) if names else []
         finally:
             cur.close()
-        self.app.call_from_thread(self._show, sql, params, names, rows)
+        hand_over(self, self._show, sql, params, names, rows)
 
     def _show(self, sql: str, params: dict[str, Any], names: list[str], rows: list[Any]) -> None:
         self.last = (sql, params)
@@ -214,4 +215,4 @@ class SqlScreen(ForensicsScreen):
         finally:
             cur.close()
         written = int(rows[0]) if rows else 0
-        self.app.call_from_thread(self.notify, f"wrote {written:,} rows to {path}")
+        hand_over(self, self.notify, f"wrote {written:,} rows to {path}")

@@ -25,6 +25,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.worker import Worker, WorkerState
 
+from forensics.tui.handoff import hand_over
 from forensics.tui.widgets.rows import (
     MAX_PAGES,
     PAGE_ROWS,
@@ -222,7 +223,7 @@ class PagedTable(ScrollView, can_focus=True):
                     rows = source.fetch(cur, offset, limit)
             finally:
                 cur.close()
-            self.app.call_from_thread(self._arrived, generation, page, rows, total)
+            hand_over(self, self._arrived, generation, page, rows, total)
 
         self.run_worker(fetch, thread=True, group="pages", exit_on_error=False)
 
