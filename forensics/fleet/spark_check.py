@@ -40,6 +40,14 @@ EVENTS_PER_CHUNK: Final = 250_000
 """Suspect runs are checked in chunks of about this many events (one in-memory store each)."""
 # Spark writes timestamps in JSON with millisecond precision unless told otherwise.
 _JSON_OPTIONS: Final = {"timestampFormat": "yyyy-MM-dd'T'HH:mm:ss.SSSSSSXXX"}
+EVENTS_PER_SHUFFLE_PARTITION: Final = 4_000_000
+"""A shuffle partition's share of the fleet: a shuffle carries one row per run or entity."""
+# The columns of events the sieve's statements and the candidates read.
+SIEVE_COLUMNS: Final = (
+    "run_id", "event_id", "event_type", "correlation_id", "staged", "conflict", "created_at",
+    "write_time", "content_hash", "spec_version", "event_data", "extra", "payload_decoded",
+    "fence_last_event_id",
+)  # fmt: skip
 _SIEVE_ORDER: Final = (
     "facts_ev",
     "facts",
@@ -145,18 +153,28 @@ def run_check(
     spark: SparkSession, source: str, out: str, settings: Settings | None = None
 ) -> SparkCheck:
     """Check every run of the fleet at `source`; write findings and verdicts under `out`."""
+    from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
     settings = settings or Settings()
     frames = read_fleet(spark, source)
+    _tune(spark, source)
+    # The sieve's statements and the candidates read the events several times: once from
+    # Parquet into a cache of the columns they use, then from the cache.
+    sieved = frames["events"].select(*SIEVE_COLUMNS).persist(StorageLevel.MEMORY_AND_DISK)
+    sieved.createOrReplaceTempView("events")
+    n_events = sieved.count()
     sieve(spark, settings)
     facts = spark.table("_fx_facts").mapInArrow(facts_verdicts, _ddl(FACTS_RESULT_SCHEMA))
     facts = facts.persist()
     runs = _candidates(spark, facts).persist()
-    events = frames["events"].join(runs, "run_id", "left_semi")
-    n_events = events.count()
-    chunks = max(spark.sparkContext.defaultParallelism * 2, math.ceil(n_events / EVENTS_PER_CHUNK))
+    n_runs, n_candidates = facts.count(), runs.count()
+    sieved.unpersist()
+    # chunks of about EVENTS_PER_CHUNK events, from the fleet's mean run size
+    wanted = n_events * n_candidates / max(1, n_runs) / EVENTS_PER_CHUNK
+    chunks = max(spark.sparkContext.defaultParallelism * 2, math.ceil(wanted))
     chunk = F.pmod(F.xxhash64("run_id"), F.lit(chunks)).alias("chunk")
+    events = frames["events"].join(runs, "run_id", "left_semi")
     grouped = events.select("*", chunk).groupBy("chunk")
     aux = _aux_rows(frames, runs).select("*", chunk).groupBy("chunk")
     results = grouped.cogroup(aux).applyInArrow(
@@ -178,11 +196,43 @@ def run_check(
     target = out.rstrip("/")
     findings.write.mode("overwrite").parquet(f"{target}/findings")
     verdicts.write.mode("overwrite").parquet(f"{target}/run_verdicts")
-    summary = _summary(spark, target, runs.count())
+    summary = _summary(spark, target, n_candidates)
     for frame in (results, runs, facts):
         frame.unpersist()
     spark.catalog.clearCache()
     return summary
+
+
+def _tune(spark: SparkSession, source: str) -> None:
+    """Shuffle partitions from the fleet's size (about 4M events each, at least two per
+    core), unless the session was given a number; adaptive execution coalesces the rest."""
+    if spark.conf.get("spark.sql.shuffle.partitions") != "200":  # set by the user
+        return
+    events = _manifest_events(source)
+    if events is None:
+        return
+    cores = spark.sparkContext.defaultParallelism
+    wanted = max(2 * cores, math.ceil(events / EVENTS_PER_SHUFFLE_PARTITION))
+    spark.conf.set("spark.sql.shuffle.partitions", str(min(wanted, 8192)))
+    spark.conf.set("spark.sql.adaptive.enabled", "true")
+    spark.conf.set("spark.sql.adaptive.coalescePartitions.enabled", "true")
+
+
+def _manifest_events(source: str) -> int | None:
+    """The events count the fleet's manifest states (None without a readable manifest)."""
+    from forensics.fleet.convert_exec import filesystem, join
+    from forensics.fleet.layout import MANIFEST, read_manifest
+
+    try:
+        system, path = filesystem(join(source, MANIFEST))
+        with system.open_input_stream(path) as fh:
+            text = fh.read().decode("utf-8")
+    except (OSError, ValueError):
+        return None
+    try:
+        return int(read_manifest(text, path).tables.get("events", 0))
+    except (InputError, KeyError, TypeError, ValueError):
+        return None
 
 
 def _check_chunk(events: pa.Table, aux: pa.Table, *, settings: Settings) -> pa.Table:
