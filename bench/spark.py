@@ -88,7 +88,6 @@ def spark_check(
     started = time.perf_counter()
     spark, _ = start(f"local[{cores}]", None, {
         "spark.ui.enabled": "false",
-        "spark.sql.shuffle.partitions": str(4 * cores),
         "spark.driver.memory": "2g",
         **extra,
     })  # fmt: skip

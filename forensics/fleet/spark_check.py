@@ -15,7 +15,9 @@ findings and the flagged runs' rows it brings home.
 
 from __future__ import annotations
 
+import logging
 import math
+import time
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any, Final
@@ -35,6 +37,8 @@ from forensics.fleet.executor import (
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
+
+log = logging.getLogger(__name__)
 
 EVENTS_PER_CHUNK: Final = 250_000
 """Suspect runs are checked in chunks of about this many events (one in-memory store each)."""
@@ -103,8 +107,10 @@ def sieve(spark: SparkSession, settings: Settings) -> None:
         sql = sql.replace("{where}", "").replace("{scope}", "").replace("{width}", width)
         sql = sql.replace("$settings", literal)
         view = spark.sql(sql)
-        if name in ("facts", "entity_stats"):  # each read by two later statements
-            view = view.cache()
+        if name in ("facts", "entity_stats"):
+            # each is read by two later statements: computed once, here, and the later
+            # plans start from the stored rows (a checkpoint is never recomputed)
+            view = view.localCheckpoint()
         view.createOrReplaceTempView(STATEMENTS[name])
         if name == "facts":
             spark.sql("SELECT run_id FROM _fx_facts").createOrReplaceTempView("_fx_scope")
@@ -157,18 +163,22 @@ def run_check(
     from pyspark.sql import functions as F
 
     settings = settings or Settings()
+    lap = _Lap()
     frames = read_fleet(spark, source)
     _tune(spark, source)
+    lap("read the fleet's schemas")
     # The sieve's statements and the candidates read the events several times: once from
     # Parquet into a cache of the columns they use, then from the cache.
     sieved = frames["events"].select(*SIEVE_COLUMNS).persist(StorageLevel.MEMORY_AND_DISK)
     sieved.createOrReplaceTempView("events")
     n_events = sieved.count()
+    lap(f"cached the sieve's columns of {n_events} events")
     sieve(spark, settings)
     facts = spark.table("_fx_facts").mapInArrow(facts_verdicts, _ddl(FACTS_RESULT_SCHEMA))
-    facts = facts.persist()
-    runs = _candidates(spark, facts).persist()
+    facts = facts.localCheckpoint()
+    runs = _candidates(spark, facts).localCheckpoint()
     n_runs, n_candidates = facts.count(), runs.count()
+    lap(f"sieve: {n_candidates} of {n_runs} runs to the detectors")
     sieved.unpersist()
     # chunks of about EVENTS_PER_CHUNK events, from the fleet's mean run size
     wanted = n_events * n_candidates / max(1, n_runs) / EVENTS_PER_CHUNK
@@ -180,7 +190,8 @@ def run_check(
     results = grouped.cogroup(aux).applyInArrow(
         partial(_check_chunk, settings=settings), _ddl(RESULT_SCHEMA)
     )
-    results = results.persist()
+    # findings and verdicts both come from the detectors' rows: run them once
+    results = results.localCheckpoint()
     now = F.current_timestamp()
     findings = results.filter("kind = 'finding'").select(
         *[c for c in RESULT_SCHEMA.names if c not in ("kind", "verdict", "reason")],
@@ -195,12 +206,24 @@ def run_check(
     )
     target = out.rstrip("/")
     findings.write.mode("overwrite").parquet(f"{target}/findings")
+    lap("detectors, findings written")
     verdicts.write.mode("overwrite").parquet(f"{target}/run_verdicts")
     summary = _summary(spark, target, n_candidates)
-    for frame in (results, runs, facts):
-        frame.unpersist()
+    lap("verdicts written")
     spark.catalog.clearCache()
     return summary
+
+
+class _Lap:
+    """Logs the time each step of a check took (`logging` at INFO, logger of this module)."""
+
+    def __init__(self) -> None:
+        self.at = time.perf_counter()
+
+    def __call__(self, what: str) -> None:
+        now = time.perf_counter()
+        log.info("spark check: %s: %.1f s", what, now - self.at)
+        self.at = now
 
 
 def _tune(spark: SparkSession, source: str) -> None:
