@@ -106,6 +106,36 @@ def spark_check(
     return boot, took, found, {(r[0], r[1]) for r in ruled}
 
 
+def scan_rates(log_dir: str) -> list[tuple[int, int, float, float]]:
+    """Per Spark stage that read Parquet, from the newest event log under `log_dir`: its
+    tasks, rows read, and rows per second of task time (wall and CPU): the per-partition
+    throughput a cluster's plan scales from."""
+    import io
+
+    import zstandard
+
+    logs = sorted(Path(log_dir).glob("*/events_*"), key=lambda p: p.stat().st_mtime)
+    if not logs:
+        return []
+    stages: dict[int, list[float]] = {}
+    with logs[-1].open("rb") as raw:
+        reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
+        for line in io.TextIOWrapper(reader, encoding="utf-8"):
+            if '"SparkListenerTaskEnd"' not in line:
+                continue
+            event = orjson.loads(line)
+            metrics = event.get("Task Metrics") or {}
+            rows = (metrics.get("Input Metrics") or {}).get("Records Read", 0)
+            if rows:
+                s = stages.setdefault(event["Stage ID"], [0, 0, 0.0, 0.0])
+                s[0] += 1
+                s[1] += rows
+                s[2] += metrics.get("Executor Run Time", 0) / 1000
+                s[3] += metrics.get("Executor CPU Time", 0) / 1e9
+    return [(int(t), int(n), n / max(run, 1e-9), n / max(cpu, 1e-9))
+            for t, n, run, cpu in stages.values()]  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=1000)
@@ -133,6 +163,11 @@ def main() -> None:
             Path(args.event_log).mkdir(parents=True, exist_ok=True)
             extra = {"spark.eventLog.enabled": "true", "spark.eventLog.dir": args.event_log}
         boot, took, found, ruled = spark_check(fleet, cores, extra)
+        if args.event_log:
+            for tasks, rows, per_s, per_cpu_s in scan_rates(args.event_log):
+                if rows >= total // 2:
+                    print(f"  scan stage: {tasks} tasks, {rows:,} rows, {per_s:,.0f} rows/s"
+                          f" of task time, {per_cpu_s:,.0f} rows/s of task CPU")  # fmt: skip
         same = found == duck_found and ruled == duck_ruled
         timings[cores] = took
         print(f"spark local[{cores}]: start {boot:.1f} s, check {took:.1f} s,"

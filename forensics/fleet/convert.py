@@ -41,6 +41,7 @@ from forensics.fleet.layout import (
     Manifest,
     fleet_columns,
 )
+from forensics.fleet.session import cores
 from forensics.store import Store
 
 if TYPE_CHECKING:
@@ -96,7 +97,7 @@ def run_convert(
     lines = paths.repartition(len(files)).mapInArrow(
         partial(read_files, job=job), _ddl(LINE_SCHEMA)
     )
-    parts = min(buckets, max(1, spark.sparkContext.defaultParallelism) * 64)
+    parts = min(buckets, max(1, cores(spark)) * 64)
     counted = (
         lines.repartition(parts, "bucket")
         .sortWithinPartitions("bucket", "run", "location", "number")

@@ -34,6 +34,7 @@ from forensics.fleet.executor import (
     check_group,
     facts_verdicts,
 )
+from forensics.fleet.session import cores
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -182,7 +183,7 @@ def run_check(
     sieved.unpersist()
     # chunks of about EVENTS_PER_CHUNK events, from the fleet's mean run size
     wanted = n_events * n_candidates / max(1, n_runs) / EVENTS_PER_CHUNK
-    chunks = max(spark.sparkContext.defaultParallelism * 2, math.ceil(wanted))
+    chunks = max(cores(spark) * 2, math.ceil(wanted))
     chunk = F.pmod(F.xxhash64("run_id"), F.lit(chunks)).alias("chunk")
     events = frames["events"].join(runs, "run_id", "left_semi")
     grouped = events.select("*", chunk).groupBy("chunk")
@@ -234,8 +235,8 @@ def _tune(spark: SparkSession, source: str) -> None:
     events = _manifest_events(source)
     if events is None:
         return
-    cores = spark.sparkContext.defaultParallelism
-    wanted = max(2 * cores, math.ceil(events / EVENTS_PER_SHUFFLE_PARTITION))
+    n_cores = cores(spark)
+    wanted = max(2 * n_cores, math.ceil(events / EVENTS_PER_SHUFFLE_PARTITION))
     spark.conf.set("spark.sql.shuffle.partitions", str(min(wanted, 8192)))
     spark.conf.set("spark.sql.adaptive.enabled", "true")
     spark.conf.set("spark.sql.adaptive.coalescePartitions.enabled", "true")
