@@ -125,8 +125,10 @@ def convert_partition(batches: Iterator[pa.RecordBatch], job: Job) -> Iterator[p
     runs at a time, write each chunk's fleet rows, and yield the partition's counts."""
     from pyspark import TaskContext  # only inside a Spark task: names the files it writes
 
+    # A retried task sees the same sorted lines, so it cuts the same chunks and writes the
+    # same file names: its files replace the failed attempt's instead of adding to them.
     context = TaskContext.get()
-    task = f"{context.partitionId():05d}-{context.attemptNumber()}" if context else "00000-0"
+    task = f"{context.partitionId():05d}" if context else "00000"
     totals = dict.fromkeys(COUNTS, 0)
     pending: list[tuple[str, int, bytes]] = []
     bucket, run, seq = -1, None, 0
