@@ -175,3 +175,22 @@ def test_convert_refuses_a_non_empty_folder_and_unknown_input(
     odd.write_text("hello\n")
     code = _cli("convert", "--engine", "spark", str(odd), "--out", str(tmp_path / "o2"))
     assert code != 0 and "neither DynamoDB export lines nor JSON Lines" in capsys.readouterr().err
+
+
+def test_shuffle_partitions_follow_the_fleet_unless_given(
+    spark: Any, dynamodb: dict[str, Any]
+) -> None:
+    from forensics.fleet.session import cores
+    from forensics.fleet.spark_check import _tune
+
+    given = spark.conf.get("spark.sql.shuffle.partitions")
+    try:
+        spark.conf.set("spark.sql.shuffle.partitions", "200")  # Spark's default: not chosen
+        _tune(spark, str(dynamodb["fleet"]))
+        assert spark.conf.get("spark.sql.shuffle.partitions") == str(2 * cores(spark))
+        assert spark.conf.get("spark.sql.adaptive.enabled") == "true"
+        spark.conf.set("spark.sql.shuffle.partitions", "7")  # the user's own: kept
+        _tune(spark, str(dynamodb["fleet"]))
+        assert spark.conf.get("spark.sql.shuffle.partitions") == "7"
+    finally:
+        spark.conf.set("spark.sql.shuffle.partitions", given)
