@@ -81,7 +81,7 @@ def run_convert(
     files, sizes, notes = _list(sources)
     fmt = fmt or _detect(files)
     notes += _dynamodb_notes(sources) if fmt == "dynamodb-json" else []
-    files = [f for f in files if f.rsplit("/", 1)[-1] not in _DYNAMODB_MANIFESTS]
+    files = _data_files(files, fmt)
     if not files:
         raise InputError(
             f"{', '.join(sources)}: no data files", hint="name export files or folders"
@@ -130,6 +130,16 @@ def _list(sources: list[str]) -> tuple[list[str], list[int], list[str]]:
     return files, sizes, []
 
 
+def _data_files(files: list[str], fmt: str) -> list[str]:
+    """The files holding records: an export's manifests and checksums left out, and when a
+    DynamoDB export's `data/` folder is among them, only what is in it."""
+    kept = [f for f in files if f.rsplit("/", 1)[-1] not in _DYNAMODB_MANIFESTS
+            and not f.endswith(".md5")]  # fmt: skip
+    if fmt == "dynamodb-json" and any("/data/" in f for f in kept):
+        kept = [f for f in kept if "/data/" in f]
+    return kept
+
+
 def _hidden(path: str) -> bool:
     name = path.rsplit("/", 1)[-1]
     return name.startswith((".", "_")) and name != MANIFEST
@@ -147,7 +157,7 @@ def _detect(files: list[str]) -> str:
     from forensics.importers.dynamodb_json import is_export_lines
     from forensics.importers.jsonl import line_run
 
-    data = [f for f in files if f.rsplit("/", 1)[-1] not in _DYNAMODB_MANIFESTS]
+    data = _data_files(files, "dynamodb-json")
     head = _head(data[0]) if data else b""
     if is_export_lines(head):
         return "dynamodb-json"

@@ -58,6 +58,10 @@ def _dynamodb_export(root: Path) -> Path:
         manifest.append({"itemCount": len(part), "md5Checksum": "x", "etag": "y",
                          "dataFileS3Key": f"AWS/DynamoDB/{EXPORT_ID}/{name}"})  # fmt: skip
     (base / "manifest-files.json").write_text("\n".join(json.dumps(m) for m in manifest) + "\n")
+    # what else AWS writes beside the data: checksums of the manifests, a start marker
+    (base / "manifest-files.md5").write_text("0cc175b9c0f1b6a831c399e269772661\n")
+    (base / "manifest-summary.md5").write_text("92eb5ffee6ae2fec3ad71c777531578f\n")
+    (root / "AWS" / "DynamoDB" / "_started").write_text("")
     (base / "manifest-summary.json").write_text(json.dumps({
         "version": "2020-06-30",
         "exportArn": f"arn:aws:dynamodb:eu-west-1:1:table/events/export/{EXPORT_ID}",
