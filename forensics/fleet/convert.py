@@ -78,7 +78,8 @@ def run_convert(
     """Convert the files under `sources` into a fleet at `out`."""
     if buckets is not None and not 1 <= buckets <= MAX_BUCKETS:
         raise UsageError(f"--buckets must be 1 to {MAX_BUCKETS}, not {buckets}")
-    files, sizes, notes = _list(sources)
+    sizes = _list(sources)
+    files, notes = list(sizes), []
     fmt = fmt or _detect(files)
     notes += _dynamodb_notes(sources) if fmt == "dynamodb-json" else []
     files = _data_files(files, fmt)
@@ -111,9 +112,9 @@ def run_convert(
     return Converted(out, fmt, len(files), buckets, counts, tuple(notes))
 
 
-def _list(sources: list[str]) -> tuple[list[str], list[int], list[str]]:
-    """Every file under `sources` (sorted within each source), their sizes, and notes."""
-    files, sizes = [], []
+def _list(sources: list[str]) -> dict[str, int]:
+    """Every file under `sources` (sorted within each source) and its size."""
+    sizes: dict[str, int] = {}
     for source in sources:
         system, path = filesystem(source)
         info = system.get_file_info(path)
@@ -125,9 +126,8 @@ def _list(sources: list[str]) -> tuple[list[str], list[int], list[str]]:
             found = system.get_file_info(pafs.FileSelector(path, recursive=True))
         for entry in sorted(found, key=lambda e: e.path):
             if entry.type == pafs.FileType.File and not _hidden(entry.path):
-                files.append(_uri(source, path, entry.path))
-                sizes.append(int(entry.size or 0))
-    return files, sizes, []
+                sizes[_uri(source, path, entry.path)] = int(entry.size or 0)
+    return sizes
 
 
 def _data_files(files: list[str], fmt: str) -> list[str]:
@@ -207,11 +207,11 @@ def _dynamodb_notes(sources: list[str]) -> list[str]:
     return notes
 
 
-def _buckets(files: list[str], sizes: list[int]) -> int:
-    events = sum(
-        size // _BYTES_PER_EVENT["gz" if f.endswith(".gz") else "plain"]
-        for f, size in zip(files, sizes, strict=True)
-    )
+def _buckets(files: list[str], sizes: dict[str, int]) -> int:
+    """The power of two giving about `EVENTS_PER_BUCKET` events a bucket, the events
+    estimated from the files' bytes."""
+    events = sum(sizes[f] // _BYTES_PER_EVENT["gz" if f.endswith(".gz") else "plain"]
+                 for f in files)  # fmt: skip
     want = max(1, math.ceil(events / EVENTS_PER_BUCKET))
     return min(MAX_BUCKETS, 1 << (want - 1).bit_length())
 

@@ -83,7 +83,7 @@ def _jsonl_dumps(root: Path) -> list[Path]:
     return [plain, zipped]
 
 
-def _both(spark: Any, sources: list[Path], folder: Path) -> dict[str, Any]:
+def _both(spark: Any, sources: list[Path], folder: Path, *buckets: str) -> dict[str, Any]:
     """One machine (`import` + `check`) and Spark (`convert` + `check`) on `sources`."""
     db = folder / "local.duckdb"
     with Store(db) as store:
@@ -93,7 +93,7 @@ def _both(spark: Any, sources: list[Path], folder: Path) -> dict[str, Any]:
             "SELECT location, position, reason FROM quarantine").fetchall())  # fmt: skip
     fleet = folder / "fleet"
     converted = _cli("convert", "--engine", "spark", *map(str, sources), "--out", str(fleet),
-                     "--master", "local[2]", "--buckets", "4")  # fmt: skip
+                     "--master", "local[2]", *buckets)  # fmt: skip
     checked = _cli("check", "--engine", "spark", "--from", str(fleet), "--master", "local[2]")
     con = duckdb.connect()
     found = con.execute(f"SELECT run_id, code, severity, event_ids, correlation_id"
@@ -122,13 +122,13 @@ def _same_findings(both: dict[str, Any]) -> None:
 @pytest.fixture(scope="module")
 def dynamodb(spark: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     folder = tmp_path_factory.mktemp("convert-ddb")
-    return _both(spark, [_dynamodb_export(folder / "export")], folder)
+    return _both(spark, [_dynamodb_export(folder / "export")], folder, "--buckets", "4")
 
 
 @pytest.fixture(scope="module")
 def jsonl(spark: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     folder = tmp_path_factory.mktemp("convert-jsonl")
-    return _both(spark, _jsonl_dumps(folder), folder)
+    return _both(spark, _jsonl_dumps(folder), folder)  # buckets from the input's size
 
 
 def test_dynamodb_export_converts_to_the_same_findings(dynamodb: dict[str, Any]) -> None:
@@ -163,6 +163,8 @@ def test_jsonl_dumps_convert_to_the_same_findings(jsonl: dict[str, Any]) -> None
     assert len({f.code for f in jsonl["local"].findings}) >= 8
     assert jsonl["converted"] == EXIT_PARTIAL
     assert jsonl["spark_q"] == jsonl["quarantine"] and len(jsonl["quarantine"]) == 2
+    manifest = json.loads((jsonl["fleet"] / "_forensics_fleet.json").read_text())
+    assert manifest["buckets"] == 1  # a few MB: one bucket
 
 
 def test_convert_refuses_a_non_empty_folder_and_unknown_input(
