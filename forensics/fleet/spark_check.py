@@ -229,13 +229,18 @@ class _Lap:
 
 def _tune(spark: SparkSession, source: str) -> None:
     """Shuffle partitions from the fleet's size (about 4M events each, at least two per
-    core), unless the session was given a number; adaptive execution coalesces the rest."""
+    core), unless the session was given a number; adaptive execution coalesces the rest.
+    Input splits at least four per core, unless the session says otherwise."""
+    n_cores = cores(spark)
+    if spark.conf.get("spark.sql.files.minPartitionNum", None) is None:
+        # input splits of a fleet smaller than cores × 128 MB: four per core, so a late
+        # split does not leave the other cores idle
+        spark.conf.set("spark.sql.files.minPartitionNum", str(4 * n_cores))
     if spark.conf.get("spark.sql.shuffle.partitions") != "200":  # set by the user
         return
     events = _manifest_events(source)
     if events is None:
         return
-    n_cores = cores(spark)
     wanted = max(2 * n_cores, math.ceil(events / EVENTS_PER_SHUFFLE_PARTITION))
     spark.conf.set("spark.sql.shuffle.partitions", str(min(wanted, 8192)))
     spark.conf.set("spark.sql.adaptive.enabled", "true")

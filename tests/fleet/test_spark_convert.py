@@ -195,6 +195,7 @@ def test_shuffle_partitions_follow_the_fleet_unless_given(
         _tune(spark, str(dynamodb["fleet"]))
         assert spark.conf.get("spark.sql.shuffle.partitions") == str(2 * cores(spark))
         assert spark.conf.get("spark.sql.adaptive.enabled") == "true"
+        assert spark.conf.get("spark.sql.files.minPartitionNum") == str(4 * cores(spark))
         spark.conf.set("spark.sql.shuffle.partitions", "7")  # the user's own: kept
         _tune(spark, str(dynamodb["fleet"]))
         assert spark.conf.get("spark.sql.shuffle.partitions") == "7"
