@@ -19,11 +19,14 @@ core, the figure the README's plan for 10 billion events is scaled from.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
+import os
 import random
 import shutil
 import subprocess
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -78,15 +81,17 @@ def duckdb_check(store: Path) -> tuple[float, set[Key], set[tuple[str, str]]]:
     return took, found, {(v.run_id, v.verdict) for v in result.runs}
 
 
-def spark_check(fleet: Path, cores: int) -> tuple[float, float, set[Key], set[tuple[str, str]]]:
+def spark_check(
+    fleet: Path, cores: int, extra: dict[str, str]
+) -> tuple[float, float, set[Key], set[tuple[str, str]]]:
     from forensics.fleet.session import start
     from forensics.fleet.spark_check import run_check
 
     started = time.perf_counter()
     spark, _ = start(f"local[{cores}]", None, {
         "spark.ui.enabled": "false",
-        "spark.sql.shuffle.partitions": str(4 * cores),
         "spark.driver.memory": "2g",
+        **extra,
     })  # fmt: skip
     spark.sparkContext.setLogLevel("ERROR")
     boot = time.perf_counter() - started
@@ -103,10 +108,42 @@ def spark_check(fleet: Path, cores: int) -> tuple[float, float, set[Key], set[tu
     return boot, took, found, {(r[0], r[1]) for r in ruled}
 
 
+def scan_rates(log_dir: str) -> list[tuple[int, int, float, float]]:
+    """Per Spark stage that read Parquet, from the newest event log under `log_dir`: its
+    tasks, rows read, and rows per second of task time (wall and CPU): the per-partition
+    throughput a cluster's plan scales from."""
+    import io
+
+    import zstandard
+
+    logs = sorted(Path(log_dir).glob("*/events_*"), key=lambda p: p.stat().st_mtime)
+    if not logs:
+        return []
+    stages: dict[int, list[float]] = {}
+    with logs[-1].open("rb") as raw:
+        reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
+        for line in io.TextIOWrapper(reader, encoding="utf-8"):
+            if '"SparkListenerTaskEnd"' not in line:
+                continue
+            event = orjson.loads(line)
+            metrics = event.get("Task Metrics") or {}
+            rows = (metrics.get("Input Metrics") or {}).get("Records Read", 0)
+            if rows:
+                s = stages.setdefault(event["Stage ID"], [0, 0, 0.0, 0.0])
+                s[0] += 1
+                s[1] += rows
+                s[2] += metrics.get("Executor Run Time", 0) / 1000
+                s[3] += metrics.get("Executor CPU Time", 0) / 1e9
+    return [(int(t), int(n), n / max(run, 1e-9), n / max(cpu, 1e-9))
+            for t, n, run, cpu in stages.values()]  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=1000)
     parser.add_argument("--events", type=int, default=5000, help="events per run (≥ 330)")
+    parser.add_argument("--event-log", help="write Spark's event log (per-stage times) here")
+    parser.add_argument("--cores", default="2,1", help="Spark local[N] sessions to time, in order")
     args = parser.parse_args()
     store, injected = build(args.runs, args.events)
     with duckdb.connect(str(store), read_only=True) as con:
@@ -122,8 +159,20 @@ def main() -> None:
         export_fleet(s, fleet, overwrite=True)
         print(f"export --layout fleet: {time.perf_counter() - started:.1f} s")
     timings = {}
-    for cores in (2, 1):
-        boot, took, found, ruled = spark_check(fleet, cores)
+    for cores in [int(c) for c in args.cores.split(",")]:
+        extra = {}
+        if args.event_log:
+            Path(args.event_log).mkdir(parents=True, exist_ok=True)
+            extra = {"spark.eventLog.enabled": "true", "spark.eventLog.dir": args.event_log}
+        # each session in a fresh process, so each starts a fresh JVM (a second session in
+        # the same JVM would find its classes loaded and its code compiled)
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            boot, took, found, ruled = pool.submit(spark_check, fleet, cores, extra).result()
+        if args.event_log:
+            for tasks, rows, per_s, per_cpu_s in scan_rates(args.event_log):
+                if rows >= total // 2:
+                    print(f"  scan stage: {tasks} tasks, {rows:,} rows, {per_s:,.0f} rows/s"
+                          f" of task time, {per_cpu_s:,.0f} rows/s of task CPU")  # fmt: skip
         same = found == duck_found and ruled == duck_ruled
         timings[cores] = took
         print(f"spark local[{cores}]: start {boot:.1f} s, check {took:.1f} s,"
@@ -131,10 +180,11 @@ def main() -> None:
         if not same:
             print("  only spark:", sorted(found - duck_found)[:5])
             print("  only duckdb:", sorted(duck_found - found)[:5])
-    print(f"local[2] vs local[1]: {timings[1] / timings[2]:.2f}x faster")
-    print(f"per core: {total / timings[1]:,.0f} events/s (local[1]),"
-          f" {total / timings[2] / 2:,.0f} events/s/core (local[2]);"
-          f" duckdb {total / duck_s:,.0f} events/s")  # fmt: skip
+    if 1 in timings and 2 in timings:
+        print(f"local[2] vs local[1]: {timings[1] / timings[2]:.2f}x faster")
+    rates = ", ".join(f"local[{c}] {total / t / c:,.0f}" for c, t in timings.items())
+    print(f"events/s per core: {rates}; duckdb {total / duck_s:,.0f} events/s")
+    print(f"load average (1, 5, 15 min): {os.getloadavg()}")
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ _COMMANDS: dict[str, str] = {
     "export": "commands_store",
     "demo": "commands_demo",
     "check": "commands_analysis",
+    "convert": "commands_fleet",
     "explain": "commands_analysis",
     "ids": "commands_analysis",
     "open": "commands_tui",

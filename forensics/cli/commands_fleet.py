@@ -97,3 +97,76 @@ def _bring_home(
     from forensics.fleet.home import bring_home
 
     return bring_home(spark, source, out, into, settings)
+
+
+def register(cli: click.Group) -> None:
+    from forensics.cli.options import key_file_option, output_option, parse_pairs
+
+    @cli.command(name="convert")
+    @click.argument("sources", nargs=-1, required=True, metavar="SOURCE...")
+    @click.option("--engine", type=click.Choice(["spark"]), required=True,
+                  help="spark: convert inside Spark (the only engine so far).")  # fmt: skip
+    @click.option("--out", required=True, metavar="DIR_OR_URI",
+                  help="The fleet folder to write (local folder, s3://…, hdfs://…).")  # fmt: skip
+    @click.option("--format", "source_format", type=click.Choice(["dynamodb-json", "jsonl"]),
+                  help="Skip detection: the input's format.")  # fmt: skip
+    @click.option("--buckets", type=int, help="Run-id buckets (default: about 1M events each,"
+                  " estimated from the input's size).")  # fmt: skip
+    @click.option("--overwrite", is_flag=True, help="Replace a fleet in --out.")
+    @key_file_option
+    @click.option("--map", "mapping", multiple=True, metavar="ROLE=ATTRIBUTE",
+                  help="DynamoDB exports: map a role to an attribute (repeatable).")  # fmt: skip
+    @click.option("--preset", default=None, help="DynamoDB exports: attribute-mapping preset.")
+    @click.option(
+        "--master", help="Spark: local[N], spark://HOST:PORT, yarn, … (default local[*])."
+    )
+    @click.option("--remote", metavar="sc://HOST:PORT", help="Spark Connect server.")
+    @click.option("--conf", "conf", multiple=True, metavar="KEY=VALUE",
+                  help="Spark: a setting passed to the session (repeatable).")  # fmt: skip
+    @output_option
+    def convert(
+        sources: tuple[str, ...], engine: str, out: str, source_format: str | None,
+        buckets: int | None, overwrite: bool, key_file: Path | None, mapping: tuple[str, ...],
+        preset: str | None, master: str | None, remote: str | None, conf: tuple[str, ...],
+        fmt: str,
+    ) -> None:  # fmt: skip
+        """Convert raw exports into the fleet layout inside Spark.
+
+        SOURCE is a DynamoDB export to S3 in DYNAMODB_JSON (its folder, with data/*.json.gz),
+        or JSON Lines files of events (.gz too), as a local path or a URI (s3://, hdfs://…).
+        Records are decoded in the executors by the same code as `forensics import`; broken
+        ones go to the fleet's quarantine table with their file, line and reason."""
+        from forensics.cli.commands_import import read_key
+        from forensics.errors import PartialImport
+        from forensics.fleet.convert import run_convert
+        from forensics.fleet.convert_exec import Job
+        from forensics.fleet.session import parse_conf, start
+
+        del engine  # one engine so far
+        job = Job("", out, 0, preset=preset, overrides=parse_pairs(mapping, "--map"),
+                  key=read_key(key_file))  # fmt: skip
+        spark, ours = start(master, remote, parse_conf(conf), app="forensics-convert")
+        try:
+            done = run_convert(spark, list(sources), out, fmt=source_format, buckets=buckets,
+                               overwrite=overwrite, job=job)  # fmt: skip
+        finally:
+            if ours:
+                spark.stop()
+        doc = {"out": done.out, "format": done.fmt, "files": done.files,
+               "buckets": done.buckets, **done.counts}  # fmt: skip
+        click.echo(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() if fmt == "json"
+                   else done.out)  # fmt: skip
+        for note in done.notes:
+            click.echo(f"forensics: note: {note}", err=True)
+        c = done.counts
+        click.echo(f"forensics: convert: {done.files} files, {c['read']} records read,"
+                   f" {c['stored']} events stored ({c['duplicates']} duplicates,"
+                   f" {c['conflicts']} conflicts), {c['quarantined']} quarantined;"
+                   f" {done.buckets} buckets", err=True)  # fmt: skip
+        if c["quarantined"]:
+            raise PartialImport(
+                f"{c['quarantined']} record(s) could not be converted and went to the fleet's"
+                " quarantine table; everything else was written",
+                hint="read them: SELECT location, position, reason"
+                f" FROM '{out}/quarantine/*.parquet'",
+            )

@@ -107,7 +107,7 @@ def read_manifest(text: str, where: str) -> Manifest:
     return Manifest(int(doc["buckets"]), dict(doc["tables"]), str(doc["source"]), doc["written_at"])
 
 
-def _columns(store: Store, table: str) -> str:
+def fleet_columns(store: Store, table: str) -> str:
     """The select list of `table`: 128-bit hashes as hex text, JSON as text."""
     _, rows = store.query(
         "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ?"
@@ -167,7 +167,7 @@ def _write(store: Store, table: str, out: Path, run_of: str | None, buckets: int
     """One table under `out/<table>/`; an empty per-run table is one empty file in bucket 0,
     so readers find the table and its columns."""
     target = out / table
-    cols = _columns(store, table)
+    cols = fleet_columns(store, table)
     n = int(store.query(f"SELECT count(*) FROM {table}")[1][0][0])
     if run_of is None or n == 0:
         folder = target / "bucket=0" if run_of is not None else target

@@ -91,6 +91,18 @@ def _ship(spark: SparkSession, connect: bool) -> None:
         spark.sparkContext.addPyFile(str(archive))
 
 
+def cores(spark: SparkSession) -> int:
+    """The session's default parallelism (its cores); on Spark Connect, where the driver's
+    context is not reachable, `spark.default.parallelism` or 2."""
+    try:
+        return int(spark.sparkContext.defaultParallelism)
+    except Exception:  # Spark Connect has no SparkContext here
+        try:
+            return int(spark.conf.get("spark.default.parallelism", "2") or 2)
+        except (ValueError, TypeError):
+            return 2
+
+
 def parse_conf(pairs: tuple[str, ...]) -> dict[str, str]:
     """`--conf k=v` pairs as a dict."""
     out = {}

@@ -15,7 +15,9 @@ findings and the flagged runs' rows it brings home.
 
 from __future__ import annotations
 
+import logging
 import math
+import time
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any, Final
@@ -32,14 +34,25 @@ from forensics.fleet.executor import (
     check_group,
     facts_verdicts,
 )
+from forensics.fleet.session import cores
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
+
+log = logging.getLogger(__name__)
 
 EVENTS_PER_CHUNK: Final = 250_000
 """Suspect runs are checked in chunks of about this many events (one in-memory store each)."""
 # Spark writes timestamps in JSON with millisecond precision unless told otherwise.
 _JSON_OPTIONS: Final = {"timestampFormat": "yyyy-MM-dd'T'HH:mm:ss.SSSSSSXXX"}
+EVENTS_PER_SHUFFLE_PARTITION: Final = 4_000_000
+"""A shuffle partition's share of the fleet: a shuffle carries one row per run or entity."""
+# The columns of events the sieve's statements and the candidates read.
+SIEVE_COLUMNS: Final = (
+    "run_id", "event_id", "event_type", "correlation_id", "staged", "conflict", "created_at",
+    "write_time", "content_hash", "spec_version", "event_data", "extra", "payload_decoded",
+    "fence_last_event_id",
+)  # fmt: skip
 _SIEVE_ORDER: Final = (
     "facts_ev",
     "facts",
@@ -95,8 +108,10 @@ def sieve(spark: SparkSession, settings: Settings) -> None:
         sql = sql.replace("{where}", "").replace("{scope}", "").replace("{width}", width)
         sql = sql.replace("$settings", literal)
         view = spark.sql(sql)
-        if name in ("facts", "entity_stats"):  # each read by two later statements
-            view = view.cache()
+        if name in ("facts", "entity_stats"):
+            # each is read by two later statements: computed once, here, and the later
+            # plans start from the stored rows (a checkpoint is never recomputed)
+            view = view.localCheckpoint()
         view.createOrReplaceTempView(STATEMENTS[name])
         if name == "facts":
             spark.sql("SELECT run_id FROM _fx_facts").createOrReplaceTempView("_fx_scope")
@@ -145,24 +160,39 @@ def run_check(
     spark: SparkSession, source: str, out: str, settings: Settings | None = None
 ) -> SparkCheck:
     """Check every run of the fleet at `source`; write findings and verdicts under `out`."""
+    from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
     settings = settings or Settings()
+    lap = _Lap()
     frames = read_fleet(spark, source)
+    _tune(spark, source)
+    lap("read the fleet's schemas")
+    # The sieve's statements and the candidates read the events several times: once from
+    # Parquet into a cache of the columns they use, then from the cache.
+    sieved = frames["events"].select(*SIEVE_COLUMNS).persist(StorageLevel.MEMORY_AND_DISK)
+    sieved.createOrReplaceTempView("events")
+    n_events = sieved.count()
+    lap(f"cached the sieve's columns of {n_events} events")
     sieve(spark, settings)
     facts = spark.table("_fx_facts").mapInArrow(facts_verdicts, _ddl(FACTS_RESULT_SCHEMA))
-    facts = facts.persist()
-    runs = _candidates(spark, facts).persist()
-    events = frames["events"].join(runs, "run_id", "left_semi")
-    n_events = events.count()
-    chunks = max(spark.sparkContext.defaultParallelism * 2, math.ceil(n_events / EVENTS_PER_CHUNK))
+    facts = facts.localCheckpoint()
+    runs = _candidates(spark, facts).localCheckpoint()
+    n_runs, n_candidates = facts.count(), runs.count()
+    lap(f"sieve: {n_candidates} of {n_runs} runs to the detectors")
+    sieved.unpersist()
+    # chunks of about EVENTS_PER_CHUNK events, from the fleet's mean run size
+    wanted = n_events * n_candidates / max(1, n_runs) / EVENTS_PER_CHUNK
+    chunks = max(cores(spark) * 2, math.ceil(wanted))
     chunk = F.pmod(F.xxhash64("run_id"), F.lit(chunks)).alias("chunk")
+    events = frames["events"].join(runs, "run_id", "left_semi")
     grouped = events.select("*", chunk).groupBy("chunk")
     aux = _aux_rows(frames, runs).select("*", chunk).groupBy("chunk")
     results = grouped.cogroup(aux).applyInArrow(
         partial(_check_chunk, settings=settings), _ddl(RESULT_SCHEMA)
     )
-    results = results.persist()
+    # findings and verdicts both come from the detectors' rows: run them once
+    results = results.localCheckpoint()
     now = F.current_timestamp()
     findings = results.filter("kind = 'finding'").select(
         *[c for c in RESULT_SCHEMA.names if c not in ("kind", "verdict", "reason")],
@@ -177,12 +207,61 @@ def run_check(
     )
     target = out.rstrip("/")
     findings.write.mode("overwrite").parquet(f"{target}/findings")
+    lap("detectors, findings written")
     verdicts.write.mode("overwrite").parquet(f"{target}/run_verdicts")
-    summary = _summary(spark, target, runs.count())
-    for frame in (results, runs, facts):
-        frame.unpersist()
+    summary = _summary(spark, target, n_candidates)
+    lap("verdicts written")
     spark.catalog.clearCache()
     return summary
+
+
+class _Lap:
+    """Logs the time each step of a check took (`logging` at INFO, logger of this module)."""
+
+    def __init__(self) -> None:
+        self.at = time.perf_counter()
+
+    def __call__(self, what: str) -> None:
+        now = time.perf_counter()
+        log.info("spark check: %s: %.1f s", what, now - self.at)
+        self.at = now
+
+
+def _tune(spark: SparkSession, source: str) -> None:
+    """Shuffle partitions from the fleet's size (about 4M events each, at least two per
+    core), unless the session was given a number; adaptive execution coalesces the rest.
+    Input splits at least four per core, unless the session says otherwise."""
+    n_cores = cores(spark)
+    if spark.conf.get("spark.sql.files.minPartitionNum", None) is None:
+        # input splits of a fleet smaller than cores × 128 MB: four per core, so a late
+        # split does not leave the other cores idle
+        spark.conf.set("spark.sql.files.minPartitionNum", str(4 * n_cores))
+    if spark.conf.get("spark.sql.shuffle.partitions") != "200":  # set by the user
+        return
+    events = _manifest_events(source)
+    if events is None:
+        return
+    wanted = max(2 * n_cores, math.ceil(events / EVENTS_PER_SHUFFLE_PARTITION))
+    spark.conf.set("spark.sql.shuffle.partitions", str(min(wanted, 8192)))
+    spark.conf.set("spark.sql.adaptive.enabled", "true")
+    spark.conf.set("spark.sql.adaptive.coalescePartitions.enabled", "true")
+
+
+def _manifest_events(source: str) -> int | None:
+    """The events count the fleet's manifest states (None without a readable manifest)."""
+    from forensics.fleet.convert_exec import filesystem, join
+    from forensics.fleet.layout import MANIFEST, read_manifest
+
+    try:
+        system, path = filesystem(join(source, MANIFEST))
+        with system.open_input_stream(path) as fh:
+            text = fh.read().decode("utf-8")
+    except (OSError, ValueError):
+        return None
+    try:
+        return int(read_manifest(text, path).tables.get("events", 0))
+    except (InputError, KeyError, TypeError, ValueError):
+        return None
 
 
 def _check_chunk(events: pa.Table, aux: pa.Table, *, settings: Settings) -> pa.Table:

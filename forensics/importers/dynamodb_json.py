@@ -63,7 +63,7 @@ class DynamoDbJsonImporter:
         files = list(_export_files(path)) if path.is_dir() else [path]
         preset = options.preset
         if preset is None and files:
-            preset = infer_preset(_attribute_names(read_head(files[0], 65536)))
+            preset = infer_preset(attribute_names(read_head(files[0], 65536)))
             if preset != DEFAULT_PRESET:
                 session.note(
                     f"attribute mapping preset {preset!r} chosen from the items' attribute"
@@ -81,7 +81,7 @@ class DynamoDbJsonImporter:
 _ATTRIBUTE = re.compile(rb'"([^"\\]+)"\s*:\s*\{\s*"(?:S|N|B|BOOL|NULL|M|L|SS|NS|BS)"\s*:')
 
 
-def _attribute_names(head: bytes) -> set[str]:
+def attribute_names(head: bytes) -> set[str]:
     """Attribute names seen in the leading items (typed values), for choosing a preset."""
     return {m.decode(errors="replace") for m in _ATTRIBUTE.findall(head)}
 
@@ -134,31 +134,52 @@ def _import_export(
     location = str(path)
     count = 0
     for number, line in iter_lines(path):
-        where = f"line {number}"
-        try:
-            document = orjson.loads(line)
-        except orjson.JSONDecodeError as exc:
-            _quarantine(
-                session,
-                location,
-                where,
-                f"{where}: invalid JSON: {exc}",
-                line.decode("utf-8", errors="replace"),
-            )
-            continue
-        typed = _typed_item(document)
-        if typed is None:
-            reason = (
-                f'{where}: not an item (no Item object, and not typed values such as {{"S": …}})'
-            )
-            _quarantine(session, location, where, reason, _text(document))
-            continue
-        _import_item(typed, Provenance(location, where), mapping, session, options)
-        count += 1
-        if options.progress and count % PROGRESS_EVERY == 0:
+        if import_export_line(line, location, number, mapping, session, options):
+            count += 1
+        if options.progress and count and count % PROGRESS_EVERY == 0:
             options.progress(PROGRESS_EVERY)
     if options.progress and count % PROGRESS_EVERY:
         options.progress(count % PROGRESS_EVERY)
+
+
+def import_export_line(
+    line: bytes,
+    location: str,
+    number: int,
+    mapping: Mapping,
+    session: ImportSession,
+    options: ImportOptions,
+) -> bool:
+    """One line of an export data file (line `number` of `location`) into `session`; whether
+    it held an item (a line that does not is quarantined). Spark's conversion calls it too."""
+    where = f"line {number}"
+    try:
+        document = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        reason = f"{where}: invalid JSON: {exc}"
+        _quarantine(session, location, where, reason, line.decode("utf-8", errors="replace"))
+        return False
+    typed = _typed_item(document)
+    if typed is None:
+        reason = f'{where}: not an item (no Item object, and not typed values such as {{"S": …}})'
+        _quarantine(session, location, where, reason, _text(document))
+        return False
+    _import_item(typed, Provenance(location, where), mapping, session, options)
+    return True
+
+
+def export_line_run(line: bytes, mapping: Mapping) -> str | None:
+    """The run id of an export line, read without mapping the item (None when there is none);
+    it groups a run's lines before they are imported."""
+    try:
+        typed = _typed_item(orjson.loads(line))
+    except orjson.JSONDecodeError:
+        return None
+    value = typed.get(mapping.roles["run_id"]) if typed else None
+    if isinstance(value, dict) and len(value) == 1:
+        inner = next(iter(value.values()))
+        return inner if isinstance(inner, str) else None
+    return None
 
 
 def _import_scan(

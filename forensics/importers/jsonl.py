@@ -335,14 +335,36 @@ def _events(
 ) -> Iterator[tuple[dict[str, Any], EventRecord]]:
     """The file's events (parsed line, record); lines that hold none go to `quarantine`."""
     for number, line in iter_lines(path):
-        prov = Provenance(str(path), f"line {number}")
-        try:
-            obj = orjson.loads(line)
-            yield obj, event_from_dict(obj, prov, key=options.key)
-        except orjson.JSONDecodeError as exc:
-            quarantine(QuarantineRecord(prov, f"not JSON: {exc}", line.decode(errors="replace")))
-        except RecordError as exc:
-            quarantine(QuarantineRecord(prov, str(exc), line.decode(errors="replace")))
+        parsed = line_event(line, str(path), number, options)
+        if isinstance(parsed, QuarantineRecord):
+            quarantine(parsed)
+        else:
+            yield parsed
+
+
+def line_event(
+    line: bytes, location: str, number: int, options: ImportOptions
+) -> tuple[dict[str, Any], EventRecord] | QuarantineRecord:
+    """Line `number` of `location`: its parsed object and event, or why it holds none.
+    Spark's conversion calls it too."""
+    prov = Provenance(location, f"line {number}")
+    try:
+        obj = orjson.loads(line)
+        return obj, event_from_dict(obj, prov, key=options.key)
+    except orjson.JSONDecodeError as exc:
+        return QuarantineRecord(prov, f"not JSON: {exc}", line.decode(errors="replace"))
+    except RecordError as exc:
+        return QuarantineRecord(prov, str(exc), line.decode(errors="replace"))
+
+
+def line_run(line: bytes) -> str | None:
+    """The run id of a line, when it is an object with a string `runId` (else None)."""
+    try:
+        obj = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return None
+    run = obj.get("runId") if isinstance(obj, dict) else None
+    return run if isinstance(run, str) else None
 
 
 def _recover(path: Path, session: ImportSession, options: ImportOptions) -> None:
