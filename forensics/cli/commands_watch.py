@@ -177,6 +177,71 @@ def register(cli: click.Group) -> None:
         )
         run_watch(obj, PostgresSource(options), **opts)
 
+    @watch.command(name="dynamodb")
+    @click.option("--table", required=True, help="The events table.")
+    @click.option(
+        "--region", default=None, help="AWS region (default: AWS_DEFAULT_REGION or the profile's)."
+    )
+    @click.option("--profile", default=None, help="AWS profile (default: the credential chain).")
+    @click.option("--endpoint-url", default=None, help="Another endpoint, e.g. DynamoDB Local.")
+    @click.option(
+        "--run",
+        "runs",
+        multiple=True,
+        metavar="RUN_ID",
+        help="Without a stream: only these runs (repeatable), counted then queried.",
+    )
+    @click.option("--preset", default=None, help="Attribute-mapping preset.")
+    @click.option(
+        "--map",
+        "mapping",
+        multiple=True,
+        metavar="ROLE=ATTRIBUTE",
+        help="Map a role to an attribute (repeatable).",
+    )
+    @click.option(
+        "--max-attempts",
+        type=click.IntRange(1, 100),
+        default=10,
+        show_default=True,
+        help="Attempts per request (adaptive retries on throttling).",
+    )
+    @watch_options
+    @click.pass_obj
+    def watch_dynamodb(
+        obj: Context,
+        /,
+        table: str,
+        region: str | None,
+        profile: str | None,
+        endpoint_url: str | None,
+        runs: tuple[str, ...],
+        preset: str | None,
+        mapping: tuple[str, ...],
+        max_attempts: int,
+        **opts: Any,
+    ) -> None:
+        """Watch a live DynamoDB events table (read-only).
+
+        When the table has a stream with new images (NEW_IMAGE or NEW_AND_OLD_IMAGES), each
+        pass reads its shards from the positions saved in the store (DescribeTable,
+        DescribeStream, GetShardIterator, GetRecords); the first pass scans the table once.
+        Without one, each pass reads the table again: per-run COUNT Queries and the runs
+        that changed with --run, a whole Scan without. Throttling and lost connections are
+        retried with backoff from the saved positions.
+        """
+        from forensics.cli.options import parse_pairs
+        from forensics.importers.base import ImportOptions
+        from forensics.importers.dynamodb_live import LiveOptions, Target, connect
+        from forensics.importers.mapping import resolve_mapping
+        from forensics.watch.sources import DynamoSource
+
+        options = ImportOptions(mapping=parse_pairs(mapping, "--map"), preset=preset)
+        resolve_mapping(preset, options.mapping)  # a bad --map fails before any request
+        target = Target(table, region, profile, endpoint_url, max_attempts=max_attempts)
+        source = DynamoSource(connect(target), options, LiveOptions(runs=runs))
+        run_watch(obj, source, **opts)
+
     @watch.command(name="dir")
     @click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
     @watch_options

@@ -32,7 +32,7 @@ from forensics.watch.sources import Source
 
 MAX_PAUSE_S = 60.0
 # import notes worth a line on stderr while watching: late commits and the cursor's doubts
-_TOLD = ("committed late", "not exact", "more events than", "fewer events")
+_TOLD = ("watch: ", "committed late", "not exact", "more events than", "fewer events", "deleted")
 
 
 @dataclass(frozen=True)
@@ -160,7 +160,7 @@ class Watch:
         for s in summaries:
             for note in s.notes:
                 if any(mark in note for mark in _TOLD):
-                    self.say(f"  {note}")
+                    self.say(f"  {note.removeprefix('watch: ')}")
 
 
 def touched_runs(store: Store, summaries: Sequence[ImportSummary]) -> list[str]:

@@ -139,9 +139,14 @@ def layout(preset: str) -> dict[str, Any]:
     }
 
 
-def create_table(client: Any, name: str, preset: str, items: Iterable[dict[str, Any]]) -> str:
-    """Create table `name` in the preset's layout, wait until it is active, write `items`."""
+def create_table(
+    client: Any, name: str, preset: str, items: Iterable[dict[str, Any]], stream: str = ""
+) -> str:
+    """Create table `name` in the preset's layout (with a stream of view `stream`, if
+    given), wait until it is active, write `items`."""
     args = layout(preset)
+    if stream:
+        args["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream}
     for index in args.get("GlobalSecondaryIndexes", []):
         index["ProvisionedThroughput"] = {"ReadCapacityUnits": 5, "WriteCapacityUnits": 5}
     client.create_table(
@@ -159,6 +164,10 @@ def create_table(client: Any, name: str, preset: str, items: Iterable[dict[str, 
     if batch:
         _write(client, name, batch)
     return name
+
+
+def put(client: Any, name: str, item: dict[str, Any]) -> None:
+    client.put_item(TableName=name, Item=typed_item(item))
 
 
 def _write(client: Any, name: str, batch: list[dict[str, Any]]) -> None:

@@ -88,7 +88,7 @@ def install_dynalite() -> Path:
     return script
 
 
-def command(kind: str, port: int) -> list[str]:
+def command(kind: str, port: int, db_path: Path | None = None) -> list[str]:
     if kind == "dynamodb-local":
         java = shutil.which("java")
         if java is None:
@@ -100,7 +100,7 @@ def command(kind: str, port: int) -> list[str]:
             f"-Djava.library.path={home / 'DynamoDBLocal_lib'}",
             "-jar",
             str(home / "DynamoDBLocal.jar"),
-            "-inMemory",
+            *(["-sharedDb", "-dbPath", str(db_path)] if db_path else ["-inMemory"]),
             "-port",
             str(port),
         ]
@@ -119,13 +119,20 @@ def default_kind() -> str:
     return "dynamodb-local" if shutil.which("java") else "dynalite"
 
 
-def start(kind: str, log_dir: Path, timeout: float = 60.0) -> Server:
-    """Start a server of `kind` on a free loopback port; wait until it accepts connections."""
-    port = free_port()
+def start(
+    kind: str,
+    log_dir: Path,
+    timeout: float = 60.0,
+    port: int | None = None,
+    db_path: Path | None = None,
+) -> Server:
+    """Start a server of `kind` on a free loopback port (or `port`), its tables kept in
+    `db_path` (DynamoDB Local only; in memory without); wait until it accepts connections."""
+    port = port or free_port()
     log = log_dir / f"{kind}.log"
-    with log.open("wb") as out:
+    with log.open("ab") as out:
         process = subprocess.Popen(
-            command(kind, port), stdout=out, stderr=subprocess.STDOUT, cwd=log_dir
+            command(kind, port, db_path), stdout=out, stderr=subprocess.STDOUT, cwd=log_dir
         )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

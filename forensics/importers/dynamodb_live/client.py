@@ -21,6 +21,7 @@ from forensics.errors import ForensicsError, InputError, SourceError, UsageError
 
 RAW_PAGE: Final = "ForensicsRawPage"  # where the hook leaves the parsed body
 READ_OPERATIONS: Final = ("DescribeTable", "Query", "Scan")
+STREAM_OPERATIONS: Final = ("DescribeStream", "GetShardIterator", "GetRecords")
 LOCAL_REGION: Final = "us-east-1"  # local servers need a signing region, any will do
 _AUTH_CODES: Final = frozenset(
     {
@@ -65,6 +66,9 @@ class Connection:
     target: Target
     region: str
     secrets: tuple[str, ...] = field(default=(), repr=False)
+    session: Any = field(default=None, repr=False)
+    config: Any = field(default=None, repr=False)
+    _streams: Any = field(default=None, repr=False)
 
     def where(self) -> str:
         """`region us-east-1` or `endpoint http://…` for messages."""
@@ -75,6 +79,23 @@ class Connection:
         """The import's source location: `dynamodb:<region>:<table>[@endpoint]`."""
         shown = self.target.endpoint_shown
         return f"dynamodb:{self.region}:{table}" + (f"@{shown}" if shown else "")
+
+    def streams(self) -> Any:
+        """A DynamoDB Streams client on the same credentials, endpoint and retry settings
+        (made on first use; its GetRecords bodies are read like Scan pages)."""
+        if self._streams is None:
+            try:
+                client = self.session.client(
+                    "dynamodbstreams",
+                    region_name=self.region,
+                    endpoint_url=self.target.endpoint_url,
+                    config=self.config,
+                )
+            except Exception as exc:
+                raise explain(exc, self, self.target.table, "connect") from None
+            client.meta.events.register("before-parse.dynamodbstreams.GetRecords", _read_raw_page)
+            self._streams = client
+        return self._streams
 
     def call(self, operation: str, table: str, **params: Any) -> dict[str, Any]:
         """One read call (`describe_table`, `query`, `scan`); failures become ForensicsErrors."""
@@ -118,7 +139,7 @@ def connect(target: Target, segments: int = 1) -> Connection:
         read_timeout=target.read_timeout,
         user_agent_extra="forensics-importer",
     )
-    connection = Connection(None, target, region)
+    connection = Connection(None, target, region, session=session, config=config)
     try:
         credentials = session.get_credentials()
         frozen = credentials.get_frozen_credentials() if credentials else None
@@ -223,7 +244,9 @@ def _client_error(exc: Any, conn: Connection, table: str, operation: str) -> For
         return SourceError(
             f"access denied to {operation} on table {table!r} ({where}): {message}",
             hint="the importer needs dynamodb:DescribeTable, dynamodb:Query and dynamodb:Scan "
-            "on the table and its indexes; use a profile that has them (--profile)",
+            "on the table and its indexes (a watch of its stream also dynamodb:DescribeStream, "
+            "dynamodb:GetShardIterator and dynamodb:GetRecords on the stream); use a profile "
+            "that has them (--profile)",
         )
     if code in _AUTH_CODES:
         return SourceError(

@@ -54,6 +54,7 @@ class LiveOptions:
     lookback_minutes: int = 15
     runs_table: str | None = None
     run_mapping: dict[str, str] = field(default_factory=dict)
+    empty_ok: bool = False  # an empty table is no error (a watch waits for its first items)
 
 
 def import_dynamodb(
@@ -84,7 +85,7 @@ def import_dynamodb(
             _import_runs(conn, session, live.runs_table, run_roles, live)
         session.note(_read_note(stats, marks, counted, late))
         summary = session.finish()
-    if stats.items == 0 and not marks and summary.runs == 0:
+    if stats.items == 0 and not marks and summary.runs == 0 and not live.empty_ok:
         what = f"run(s) {', '.join(live.runs)}" if live.runs else "items"
         raise InputError(
             f"no {what} found in table {table!r} ({conn.where()})",
