@@ -96,6 +96,46 @@ def run_watch(obj: Context, source: Source, **opts: Any) -> None:
             webhook.close()
 
 
+WATCH_SPECS = (
+    "dir:PATH (a world-local data directory), trace:FILE (a WF_TRACE log), postgres:DSN or a"
+    " postgresql:// URL (schema workflow), dynamodb:TABLE or dynamodb:TABLE@ENDPOINT_URL"
+    " (region and credentials from the AWS chain)"
+)
+
+
+def source_of(spec: str) -> Source:
+    """The source a `--watch` argument names (see `WATCH_SPECS`)."""
+    from forensics.errors import UsageError
+
+    kind, sep, rest = spec.partition(":")
+    if spec.startswith(("postgres://", "postgresql://")):
+        kind, rest = "postgres", spec
+    elif not sep or not rest:
+        raise UsageError(f"--watch {spec!r}: say which kind of source", hint=WATCH_SPECS)
+    if kind == "dir":
+        from forensics.watch.sources import DirSource
+
+        return DirSource(Path(rest))
+    if kind == "trace":
+        from forensics.watch.sources import TraceSource
+
+        return TraceSource([Path(rest)])
+    if kind == "postgres":
+        from forensics.importers.postgres import PostgresOptions
+        from forensics.watch.sources import PostgresSource
+
+        return PostgresSource(PostgresOptions(dsn=rest))
+    if kind == "dynamodb":
+        from forensics.importers.base import ImportOptions
+        from forensics.importers.dynamodb_live import LiveOptions, Target, connect
+        from forensics.watch.sources import DynamoSource
+
+        table, _, endpoint = rest.partition("@")
+        target = Target(table, endpoint_url=endpoint or None)
+        return DynamoSource(connect(target), ImportOptions(), LiveOptions())
+    raise UsageError(f"--watch {spec!r}: unknown kind of source {kind!r}", hint=WATCH_SPECS)
+
+
 def _line(alert: Alert) -> bytes:
     import orjson
 

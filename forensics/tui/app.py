@@ -8,7 +8,7 @@ the file is held only while the app is busy, and the app notices when a writer c
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import duckdb
 from textual.app import App
@@ -24,6 +24,13 @@ from forensics.tui.palette import RunsProvider
 from forensics.tui.screens.command import CommandScreen
 from forensics.tui.screens.error import ErrorScreen
 from forensics.tui.screens.help import HelpScreen, key_help
+
+if TYPE_CHECKING:
+    from forensics.tui.follow import Follower
+    from forensics.watch.alerts import Alert
+    from forensics.watch.loop import Pass
+
+_NOTIFY_SEVERITY = {"error": "error", "warning": "warning"}
 
 
 class ForensicsApp(App[None]):
@@ -41,10 +48,16 @@ class ForensicsApp(App[None]):
 
     CHANGE_POLL_S = 2.0
 
-    def __init__(self, store: Store | StoreReader, run_id: str | None = None) -> None:
+    def __init__(
+        self,
+        store: Store | StoreReader,
+        run_id: str | None = None,
+        follower: Follower | None = None,
+    ) -> None:
         super().__init__()
         self.store = store
         self.start_run = run_id
+        self.follower = follower
         self.sub_title = store.path.name
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
@@ -61,6 +74,52 @@ class ForensicsApp(App[None]):
             self.open_run(self.start_run)
         if isinstance(self.store, StoreReader):
             self.set_interval(self.CHANGE_POLL_S, self.notice_changes)
+        if self.follower is not None:
+            self.sub_title = f"{self.store.path.name} · {self.follower.header()}"
+            self.run_worker(self._follow, thread=True, group="follow", exit_on_error=False)
+
+    def on_unmount(self) -> None:
+        if self.follower is not None:
+            self.follower.stop.set()
+
+    # -- following live sources (`forensics open --watch`) --------------------------------
+
+    def _follow(self) -> None:
+        assert self.follower is not None
+        self.follower.run(_ToApp(self))
+
+    def followed(self, location: str, done: Pass) -> None:
+        """A pass ended: the header says when and the lag; lists show what it stored."""
+        assert self.follower is not None
+        self.sub_title = f"{self.store.path.name} · {self.follower.header()}"
+        if not (done.stored or done.alerts or done.touched):
+            return
+        for screen in self.screen_stack:
+            follow = getattr(screen, "follow", None)
+            if callable(follow):
+                follow(done.touched)
+
+    def new_finding(self, alert: Alert) -> None:
+        self.notify(
+            f"{alert.run_id}: {alert.summary}",
+            title=f"new finding: {alert.code}",
+            severity=_NOTIFY_SEVERITY.get(alert.severity, "information"),  # type: ignore[arg-type]
+            timeout=10,
+        )
+
+    def source_failed(self, location: str, message: str, retry_in: float) -> None:
+        assert self.follower is not None
+        self.sub_title = f"{self.store.path.name} · {self.follower.header()}"
+        self.notify(
+            f"{message}; retrying in {retry_in:.0f} s from the saved cursor",
+            title=f"lost {location}",
+            severity="warning",
+        )
+
+    def source_back(self, location: str, away: float) -> None:
+        self.notify(
+            f"after {away:.0f} s; resumed from the saved cursor", title=f"{location} is back"
+        )
 
     def notice_changes(self) -> None:
         """Say once when another command wrote the store; `R` reloads what is on screen."""
@@ -189,3 +248,22 @@ class ForensicsApp(App[None]):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state is WorkerState.ERROR and event.worker.error is not None:
             self.show_error(event.worker.error)
+
+
+class _ToApp:
+    """The follower's news, handed to the app's thread."""
+
+    def __init__(self, app: ForensicsApp) -> None:
+        self.app = app
+
+    def passed(self, location: str, done: Pass) -> None:
+        self.app.call_from_thread(self.app.followed, location, done)
+
+    def alert(self, alert: Alert) -> None:
+        self.app.call_from_thread(self.app.new_finding, alert)
+
+    def failed(self, location: str, message: str, retry_in: float) -> None:
+        self.app.call_from_thread(self.app.source_failed, location, message, retry_in)
+
+    def back(self, location: str, away: float) -> None:
+        self.app.call_from_thread(self.app.source_back, location, away)

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from forensics.analysis.engine import check
 from forensics.errors import SourceError
@@ -28,7 +29,9 @@ from forensics.store.alerts import (
     watch_source,
 )
 from forensics.watch.alerts import Alert, alert_of, at_least
-from forensics.watch.sources import Source
+
+if TYPE_CHECKING:
+    from forensics.watch.sources import Source
 
 MAX_PAUSE_S = 60.0
 # import notes worth a line on stderr while watching: late commits and the cursor's doubts
@@ -52,6 +55,7 @@ class Pass:
     alerts: int = 0
     seconds: float = 0.0
     lag: float | None = None  # from the newest stored event's creation to the pass's end
+    touched: tuple[str, ...] = ()  # the runs it re-checked
 
 
 class Watch:
@@ -73,6 +77,7 @@ class Watch:
         self.state = watch_source(f"{source.kind}:{source.location}")
         self.passes = 0
         self.alerts = 0
+        self.last: Pass | None = None  # what the last finished pass did
 
     def run(self) -> None:
         """Pass after pass until stopped (or once); a source error with `once` is raised."""
@@ -100,6 +105,7 @@ class Watch:
                 )
                 failures, away = 0, 0.0
             done = self._after(summaries, started)
+            self.last = done
             self._progress(done, summaries)
             if summaries:
                 self.store.release_memory()
@@ -112,7 +118,7 @@ class Watch:
         self.passes += 1
         done = Pass(stored=sum(s.stored for s in summaries))
         touched = touched_runs(self.store, summaries)
-        done.runs = len(touched)
+        done.runs, done.touched = len(touched), tuple(touched)
         if first:
             self.say(
                 "first pass on this store: checking every run (as `forensics check` does) to"

@@ -279,6 +279,16 @@ class RunScreen(RunStoryScreen):
         self.load_header()
         self.load_findings()
 
+    def follow(self, touched: tuple[str, ...]) -> None:
+        """A watched source stored events of this run: show them, staying where the user is
+        (or following the end of the log, if that is where they were)."""
+        if self.run_id not in touched:
+            return
+        table = self.query_one("#events-table", PagedTable)
+        table.follow(EventsSource(self.run_id, self.filter_text))
+        self.load_header()
+        self.load_findings()
+
     def action_filter(self) -> None:
         self.action_view("events")
         self.query_one(FilterBar).open()

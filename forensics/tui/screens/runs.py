@@ -118,11 +118,25 @@ class RunsScreen(ForensicsScreen):
             cur.close()
         hand_over(self, self._loaded, table, True)
 
-    def _loaded(self, table: pa.Table, counted: bool) -> None:
+    def _loaded(self, table: pa.Table, counted: bool, following: bool = False) -> None:
         self.snapshot, self.counted = table, counted
-        self._show(self.query_one(PagedTable).cursor_row if counted else 0)
+        self._show(self.query_one(PagedTable).cursor_row if counted else 0, following=following)
 
-    def _show(self, cursor: int = 0) -> None:
+    def follow(self, touched: tuple[str, ...]) -> None:
+        """A watched source stored something: read the runs again, staying where the user
+        is (or at the bottom, if that is where they were)."""
+        self.refollow()
+
+    @work(thread=True, exclusive=True, group="runs", exit_on_error=False)
+    def refollow(self) -> None:
+        cur = self.forensics.cursor()
+        try:
+            table = runs_snapshot(cur)
+        finally:
+            cur.close()
+        self.app.call_from_thread(self._loaded, table, False, True)
+
+    def _show(self, cursor: int = 0, *, following: bool = False) -> None:
         if self.snapshot is None:
             return
         if self.sort_key == "events" and not self.counted:
@@ -134,7 +148,10 @@ class RunsScreen(ForensicsScreen):
         source = RunsSource(self.snapshot, where, params, order, self.descending)
         table = self.query_one(PagedTable)
         table.set_columns(self._columns())
-        table.set_source(source, cursor=cursor)
+        if following:
+            table.follow(source)
+        else:
+            table.set_source(source, cursor=cursor)
         self._summarise(None)
 
     def on_paged_table_loaded(self, event: PagedTable.Loaded) -> None:

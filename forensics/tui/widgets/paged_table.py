@@ -155,6 +155,7 @@ class PagedTable(ScrollView, can_focus=True):
         self._widths: list[int] = []
         self._announce = True
         self._focus_on_show = False
+        self._tail = False  # after the next count, put the cursor on the last row
         self.row_tone: Callable[[int, Row], str | None] = lambda index, row: None
 
     @property
@@ -191,6 +192,14 @@ class PagedTable(ScrollView, can_focus=True):
         self._announce = True
         self.busy = True
         self._request(cursor // self.page_rows, with_count=True)
+
+    def follow(self, source: RowSource) -> None:
+        """Show `source` again after rows were added: the cursor stays on its row unless it
+        was on the last one, where it moves on to the new last row (as lnav follows)."""
+        total = self._state.total
+        tail = total is not None and self.cursor_row >= total - 1
+        self.set_source(source, cursor=self.cursor_row)
+        self._tail = tail
 
     def redraw(self) -> None:
         """Draw again after a change in what `row_tone` or the columns' formatters say."""
@@ -237,7 +246,11 @@ class PagedTable(ScrollView, can_focus=True):
             state.total = total
             self.busy = False
             self._layout()  # the row count decides whether a vertical scrollbar takes a column
-            self.set_reactive(PagedTable.cursor_row, min(self.cursor_row, max(total - 1, 0)))
+            last = max(total - 1, 0)
+            self.set_reactive(
+                PagedTable.cursor_row, last if self._tail else min(self.cursor_row, last)
+            )
+            self._tail = False
             self._scroll_to_cursor()
             self.post_message(self.Loaded(self, total))
         self._announce_cursor()
