@@ -74,46 +74,56 @@ async def test_the_tui_follows_a_directory_being_written(tmp_path: Path) -> None
     log(root, 2)
     with Store(tmp_path / "store.duckdb") as store:
         follower = Follower(store, [DirSource(root)], interval=0.2)
-        app = ForensicsApp(store, None, follower)
-        async with app.run_test(size=SIZE) as pilot:
-            table = app.screen.query_one(PagedTable)
-            await until(pilot, lambda: shown_runs(table) == 2)
-            await until(pilot, lambda: "last poll" in app.sub_title)
-            assert str(app.sub_title).startswith(f"store.duckdb · watching {root}")
-            assert table.cursor_row == 1  # an empty list is followed from its end
-            table.move_cursor(0)
-
-            log(root, 3)  # the cursor is not on the last row: it stays
-            await until(pilot, lambda: shown_runs(table) == 3)
-            await pilot.pause(0.3)
-            assert table.cursor_row == 0
-
-            table.move_cursor(2)  # on the last row: it follows new ones
-            log(root, 4)
-            await until(pilot, lambda: shown_runs(table) == 4)
-            await until(pilot, lambda: table.cursor_row == 3)
-
-            add(root, 1, 6, "step_completed", STEP, {})  # a second completion of run 1's step
-            await until(
-                pilot,
-                lambda: any(
-                    "multiple-terminals" in n.title and run_id(1) in n.message
-                    for n in app._notifications
-                ),
-            )
-
-            log(root, 5, events=3)
-            await until(pilot, lambda: shown_runs(table) == 5)
-            await until(pilot, lambda: table.cursor_row == 4)
-            await pilot.press("enter")
-            await until(pilot, lambda: isinstance(app.screen, RunScreen))
-            events = app.screen.query_one("#events-table", PagedTable)
-            await until(pilot, lambda: events.total == 3)
-            add(root, 5, 4, "step_started", STEP, {"attempt": 1})
-            await until(pilot, lambda: events.total == 4)
-        assert follower.close(10)
+        try:
+            await follow(ForensicsApp(store, None, follower), root)
+        finally:
+            assert follower.close(30)
         _, rows = store.query("SELECT count(*), count(DISTINCT event_id) FROM events")
         assert rows == [(25, 25)]  # 4 runs of 5, 1 late completion, 3 + 1
+
+
+def listing(app: ForensicsApp) -> bool:
+    """Whether the runs list is still being read (first load or a follow)."""
+    return any(w.is_running for w in app.workers if w.group in ("runs", "pages"))
+
+
+async def follow(app: ForensicsApp, root: Path) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.screen.query_one(PagedTable)
+        await until(pilot, lambda: shown_runs(table) == 2)
+        await until(pilot, lambda: "last poll" in app.sub_title)
+        assert str(app.sub_title).startswith(f"store.duckdb · watching {root}")
+        await until(pilot, lambda: not listing(app))
+        table.move_cursor(0)
+
+        log(root, 3)  # the cursor is not on the last row: it stays
+        await until(pilot, lambda: shown_runs(table) == 3)
+        await pilot.pause(0.3)
+        assert table.cursor_row == 0
+
+        table.move_cursor(2)  # on the last row: it follows new ones
+        log(root, 4)
+        await until(pilot, lambda: shown_runs(table) == 4)
+        await until(pilot, lambda: table.cursor_row == 3)
+
+        add(root, 1, 6, "step_completed", STEP, {})  # a second completion of run 1's step
+        await until(
+            pilot,
+            lambda: any(
+                "multiple-terminals" in n.title and run_id(1) in n.message
+                for n in app._notifications
+            ),
+        )
+
+        log(root, 5, events=3)
+        await until(pilot, lambda: shown_runs(table) == 5)
+        await until(pilot, lambda: table.cursor_row == 4)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, RunScreen))
+        events = app.screen.query_one("#events-table", PagedTable)
+        await until(pilot, lambda: events.total == 3)
+        add(root, 5, 4, "step_started", STEP, {"attempt": 1})
+        await until(pilot, lambda: events.total == 4)
 
 
 def test_open_watch_rejects_a_source_it_cannot_name(tmp_path: Path) -> None:
