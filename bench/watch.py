@@ -15,29 +15,35 @@ In one run, side by side:
   `--minutes` (default 10) while it keeps polling, with a late row committed every 30 s:
   first, peak and last sample, so the trend shows;
 - an idle pass of `forensics watch dir` over a world-local directory of `--dir-files`
-  event files (default 100,000; listing and stat only), against a bare `os.walk` of it.
+  event files (default 100,000; listing and stat only), against a bare `os.walk` of it;
+  then a `forensics watch dir` child on a directory of `--dir-runs` runs: commit (a late
+  second `step_completed` file renamed into place) to alert, and its RSS over `--minutes`;
+- `forensics watch trace`: an idle poll of a followed log against a bare `os.stat` of it,
+  and a child's RSS over `--minutes` while a replay is appended every 30 s;
+- `forensics watch dynamodb` on DynamoDB Local (`--ddb-items` items, a stream with new
+  images): an idle pass (DescribeTable, DescribeStream, GetShardIterator, GetRecords)
+  against the whole Scan each pass would cost without the stream, commit (a second
+  `step_completed` item put) to alert, and the child's RSS over `--minutes`.
+
+`--only` picks some of postgres, dir, trace, dynamodb (default: all).
 
 The store is `--store` (kept and reused; made with `forensics import postgres` when
 absent). The injected rows are deleted from the benchmark database at the end (it is the
 benchmark's own), so `import_postgres.py` keeps reusing it.
 
     python bench/watch.py [--dsn ADMIN_DSN] [--store PATH] [--injections 20] [--minutes 10]
+                          [--only dir,trace,dynamodb]
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import queue
-import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -48,7 +54,8 @@ from psycopg.conninfo import make_conninfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from import_postgres import DEFAULT_DSN, build, tree_rss_kib
+from import_postgres import DEFAULT_DSN, build
+from watch_sources import Watcher, dir_live, dynamodb_figures, rss_over, trace_figures
 
 from forensics.importers.postgres.activity import Activity
 from forensics.importers.postgres.probe import probe
@@ -81,52 +88,6 @@ def idle_costs(dsn: str) -> tuple[list[float], list[float]]:
         conn.execute("SET parallel_tuple_cost = 0")
         aggregate = timed(lambda: conn.execute(statement, params).fetchall(), 5)
     return probe_times, aggregate
-
-
-class Watcher:
-    """A `forensics watch postgres` child; its stdout lines arrive on `lines` with a time."""
-
-    def __init__(self, store: Path, dsn: str) -> None:
-        argv = [sys.executable, "-m", "forensics", "--db", str(store), "watch", "postgres"]
-        self.proc = subprocess.Popen(
-            [*argv, "--dsn", dsn],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        self.lines: queue.Queue[tuple[float, dict[str, Any]]] = queue.Queue()
-        self.passes = threading.Event()
-        threading.Thread(target=self._out, daemon=True).start()
-        threading.Thread(target=self._err, daemon=True).start()
-
-    def _out(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.put((time.perf_counter(), json.loads(line)))
-
-    def _err(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            if re.search(r" pass \d+:", line):  # a pass ended (the first one takes the baseline)
-                self.passes.set()
-            elif "source failed" in line or "error" in line:
-                print(f"  watch: {line.rstrip()}", file=sys.stderr)
-
-    def alert_for(self, run_id: str, timeout: float = 120.0) -> float:
-        deadline = time.perf_counter() + timeout
-        while True:
-            at, alert = self.lines.get(timeout=max(0.1, deadline - time.perf_counter()))
-            if alert["run_id"] == run_id and alert["code"] == "multiple-terminals":
-                return at
-
-    def stop(self) -> None:
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(60)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
 
 
 def completions(dsn: str, count: int) -> list[tuple[Any, ...]]:
@@ -164,7 +125,7 @@ def cleanup(dsn: str) -> None:
 def watch_figures(store: Path, dsn: str, injections: int, minutes: float) -> None:
     rows = completions(dsn, injections + int(minutes * 2) + 1)
     names, pool = rows[0], list(rows[1:])
-    watcher = Watcher(store, dsn)
+    watcher = Watcher(store, "postgres", "--dsn", dsn)
     try:
         watcher.passes.wait(1800)
         delays = []
@@ -175,19 +136,7 @@ def watch_figures(store: Path, dsn: str, injections: int, minutes: float) -> Non
             f"commit to alert ({injections} late rows, --interval 2s): median"
             f" {statistics.median(delays):.2f} s, worst {max(delays):.2f} s (target <= 5 median)"
         )
-        samples = []
-        end = time.monotonic() + minutes * 60
-        next_row = time.monotonic()
-        while time.monotonic() < end:
-            if time.monotonic() >= next_row and pool:
-                inject(dsn, names, pool.pop())
-                next_row += 30
-            samples.append(tree_rss_kib(watcher.proc.pid) / 1024)
-            time.sleep(5)
-        print(
-            f"watch RSS over {minutes:g} min (with workers): first {samples[0]:.0f} MiB,"
-            f" peak {max(samples):.0f} MiB, last {samples[-1]:.0f} MiB (target <= 300)"
-        )
+        rss_over(watcher, minutes, lambda: pool and inject(dsn, names, pool.pop()), "postgres")
     finally:
         watcher.stop()
         cleanup(dsn)
@@ -222,7 +171,30 @@ def main() -> None:
     parser.add_argument("--injections", type=int, default=20)
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--dir-files", type=int, default=100_000)
+    parser.add_argument("--dir-runs", type=int, default=2_000)
+    parser.add_argument("--trace-replays", type=int, default=10_000)
+    parser.add_argument("--ddb-items", type=int, default=20_000)
+    parser.add_argument("--only", default="postgres,dir,trace,dynamodb")
     args = parser.parse_args()
+    only = set(args.only.split(","))
+    print(
+        f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs,"
+        f" load average {os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
+    if "postgres" in only:
+        postgres_figures(args)
+    if "dir" in only:
+        dir_figures(args.dir_files)
+        dir_live(args.dir_runs, args.injections, args.minutes)
+    if "trace" in only:
+        trace_figures(args.trace_replays, args.minutes)
+    if "dynamodb" in only:
+        dynamodb_figures(args.ddb_items, args.injections, args.minutes)
+    print(f"load average at the end {os.getloadavg()[0]:.1f}")
+
+
+def postgres_figures(args: argparse.Namespace) -> None:
     dsn = make_conninfo(args.dsn, dbname=args.name)
     try:
         cleanup(dsn)  # rows a stopped run left behind
@@ -233,16 +205,13 @@ def main() -> None:
         have = -1
     if have != args.events:
         build(args.dsn, args.name, args.events)
-    print(
-        f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs,"
-        f" load average {os.getloadavg()[0]:.1f}"
-    )
     probe_times, aggregate = idle_costs(dsn)
     print(
         f"idle poll, the watch's probe: median {statistics.median(probe_times) * 1000:.1f} ms,"
         f" worst {max(probe_times) * 1000:.1f} ms (target <= 50) vs the newest-event"
         f" aggregate a re-import runs: median {statistics.median(aggregate) * 1000:.0f} ms"
-        f" = {statistics.median(aggregate) / statistics.median(probe_times):.0f} x"
+        f" = {statistics.median(aggregate) / statistics.median(probe_times):.0f} x",
+        flush=True,
     )
     if not args.store.exists():
         start = time.perf_counter()
@@ -254,7 +223,6 @@ def main() -> None:
         )
         print(f"(store made by a full import in {time.perf_counter() - start:.0f} s)")
     watch_figures(args.store, dsn, args.injections, args.minutes)
-    dir_figures(args.dir_files)
 
 
 if __name__ == "__main__":
