@@ -122,23 +122,38 @@ def cleanup(dsn: str) -> None:
         conn.execute("DELETE FROM workflow.workflow_events WHERE id LIKE %s", [f"%{MARK}"])
 
 
-def watch_figures(store: Path, dsn: str, injections: int, minutes: float) -> None:
+def watch_figures(
+    store: Path, dsn: str, injections: int, minutes: float, baseline: Path | None
+) -> None:
     rows = completions(dsn, injections + int(minutes * 2) + 1)
     names, pool = rows[0], list(rows[1:])
+    beside = None
+    if baseline is not None:  # the other build watches its own copy of the store
+        copy = store.with_name(store.stem + "-baseline.duckdb")
+        copy.unlink(missing_ok=True)
+        if store.exists():
+            shutil.copy(store, copy)
+        beside = Watcher(copy, "postgres", "--dsn", dsn, code=baseline)
     watcher = Watcher(store, "postgres", "--dsn", dsn)
     try:
-        watcher.passes.wait(1800)
+        watcher.passes.wait(3600)
+        if beside is not None:
+            beside.passes.wait(3600)
         delays = []
         for _ in range(injections):
             run_id, committed = inject(dsn, names, pool.pop())
             delays.append(watcher.alert_for(run_id) - committed)
         print(
             f"commit to alert ({injections} late rows, --interval 2s): median"
-            f" {statistics.median(delays):.2f} s, worst {max(delays):.2f} s (target <= 5 median)"
+            f" {statistics.median(delays):.2f} s, worst {max(delays):.2f} s (target <= 5 median)",
+            flush=True,
         )
-        rss_over(watcher, minutes, lambda: pool and inject(dsn, names, pool.pop()), "postgres")
+        write = lambda: pool and inject(dsn, names, pool.pop())  # noqa: E731
+        rss_over(watcher, minutes, write, "postgres", beside)
     finally:
         watcher.stop()
+        if beside is not None:
+            beside.stop()
         cleanup(dsn)
 
 
@@ -175,6 +190,15 @@ def main() -> None:
     parser.add_argument("--trace-replays", type=int, default=10_000)
     parser.add_argument("--ddb-items", type=int, default=20_000)
     parser.add_argument("--only", default="postgres,dir,trace,dynamodb")
+    parser.add_argument(
+        "--fresh", action="store_true", help="the watch starts on an empty store (imports all)"
+    )
+    parser.add_argument(
+        "--baseline-code",
+        type=Path,
+        default=None,
+        help="a checkout of another build: its `watch postgres` runs beside, RSS compared",
+    )
     args = parser.parse_args()
     only = set(args.only.split(","))
     print(
@@ -213,7 +237,10 @@ def postgres_figures(args: argparse.Namespace) -> None:
         f" = {statistics.median(aggregate) / statistics.median(probe_times):.0f} x",
         flush=True,
     )
-    if not args.store.exists():
+    if args.fresh:
+        args.store.unlink(missing_ok=True)
+        Path(f"{args.store}.wal").unlink(missing_ok=True)
+    elif not args.store.exists():
         start = time.perf_counter()
         argv = [sys.executable, "-m", "forensics", "--db", str(args.store), "import"]
         subprocess.run(
@@ -222,7 +249,7 @@ def postgres_figures(args: argparse.Namespace) -> None:
             stdout=subprocess.DEVNULL,
         )
         print(f"(store made by a full import in {time.perf_counter() - start:.0f} s)")
-    watch_figures(args.store, dsn, args.injections, args.minutes)
+    watch_figures(args.store, dsn, args.injections, args.minutes, args.baseline_code)
 
 
 if __name__ == "__main__":

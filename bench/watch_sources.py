@@ -32,14 +32,13 @@ STEP = "step_01KSNVVXJB00000000000001"
 class Watcher:
     """A `forensics watch …` child; its stdout lines arrive on `lines` with a time."""
 
-    def __init__(self, store: Path, *source: str) -> None:
+    def __init__(self, store: Path, *source: str, code: Path | None = None) -> None:
         argv = [sys.executable, "-m", "forensics", "--db", str(store), "watch", *source]
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        if code is not None:  # another build of forensics (a baseline), first on the path
+            env["PYTHONPATH"] = str(code)
         self.proc = subprocess.Popen(
-            argv,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
         )
         self.lines: queue.Queue[tuple[float, dict[str, Any]]] = queue.Queue()
         self.passes = threading.Event()
@@ -75,9 +74,17 @@ class Watcher:
             self.proc.wait()
 
 
-def rss_over(watcher: Watcher, minutes: float, write: Any, what: str) -> None:
-    """Sample the child's resident memory every 5 s for `minutes`, a write every 30 s."""
-    samples = []
+def rss_over(
+    watcher: Watcher,
+    minutes: float,
+    write: Any,
+    what: str,
+    beside: Watcher | None = None,
+) -> None:
+    """Sample the child's resident memory (and `beside`'s, a baseline watching the same
+    source) every 5 s for `minutes`, with a write every 30 s."""
+    samples: list[float] = []
+    others: list[float] = []
     end = time.monotonic() + minutes * 60
     next_row = time.monotonic()
     while time.monotonic() < end:
@@ -85,12 +92,19 @@ def rss_over(watcher: Watcher, minutes: float, write: Any, what: str) -> None:
             write()
             next_row += 30
         samples.append(tree_rss_kib(watcher.proc.pid) / 1024)
+        if beside is not None:
+            others.append(tree_rss_kib(beside.proc.pid) / 1024)
         time.sleep(5)
-    print(
+    line = (
         f"watch {what} RSS over {minutes:g} min (with workers): first {samples[0]:.0f} MiB,"
-        f" peak {max(samples):.0f} MiB, last {samples[-1]:.0f} MiB (target <= 300)",
-        flush=True,
+        f" peak {max(samples):.0f} MiB, last {samples[-1]:.0f} MiB (target <= 300)"
     )
+    if others:
+        line += (
+            f" vs the baseline build beside it {others[0]:.0f} / {max(others):.0f} /"
+            f" {others[-1]:.0f} MiB = {samples[-1] / others[-1]:.2f} x (last)"
+        )
+    print(line, flush=True)
 
 
 def delays_line(what: str, delays: list[float]) -> None:

@@ -101,3 +101,14 @@ def _workers(spare_cores: int) -> int:
 
 def _ready(value: R) -> Callable[[], R]:
     return lambda: value
+
+
+def stop_forkserver() -> None:
+    """End the fork server the pools start (it outlives them, holding its preloaded modules)
+    once no pool runs; a later pool starts it again. For long-running processes (a watch)."""
+    from multiprocessing import forkserver
+
+    server = getattr(forkserver, "_forkserver", None)
+    stop = getattr(server, "_stop", None)  # the standard library's own way to end it
+    if callable(stop) and getattr(server, "_forkserver_pid", None) is not None:
+        stop()

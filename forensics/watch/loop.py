@@ -29,6 +29,7 @@ from forensics.store.alerts import (
     watch_source,
 )
 from forensics.watch.alerts import Alert, alert_of, at_least
+from forensics.watch.memory import give_back
 
 if TYPE_CHECKING:
     from forensics.watch.sources import Source
@@ -108,7 +109,7 @@ class Watch:
             self.last = done
             self._progress(done, summaries)
             if summaries:
-                self.store.release_memory()
+                give_back(self.store)
             if self.settings.once:
                 return
             self.stop.wait(max(0.0, self.settings.interval - (time.monotonic() - started)))
