@@ -25,7 +25,11 @@ In one run, side by side:
   against the whole Scan each pass would cost without the stream, commit (a second
   `step_completed` item put) to alert, and the child's RSS over `--minutes`.
 
-`--only` picks some of postgres, dir, trace, dynamodb (default: all).
+`--only` picks some of postgres, dir, trace, dynamodb (default: all). `--fresh` starts the
+PostgreSQL watch on an empty store (its first pass imports and checks everything, the
+heaviest pass a watch makes); `--baseline-code DIR` runs another build's `watch postgres`
+(a checkout or `git archive` of it) beside this one on a copy of the store, and compares
+their memory.
 
 The store is `--store` (kept and reused; made with `forensics import postgres` when
 absent). The injected rows are deleted from the benchmark database at the end (it is the

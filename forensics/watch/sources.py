@@ -13,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from forensics.errors import SourceError
+from forensics.errors import InputError, SourceError
 from forensics.importers.mapping import resolve_mapping
 from forensics.importers.postgres import PostgresOptions, import_postgres
 from forensics.importers.postgres.activity import Activity
@@ -127,7 +127,12 @@ class DynamoSource:
     def poll(self, store: Store) -> list[ImportSummary]:
         from forensics.importers.dynamodb_live import import_dynamodb
 
-        table = self.conn.call("describe_table", self.table)["Table"]
+        try:
+            table = self.conn.call("describe_table", self.table)["Table"]
+        except InputError as exc:
+            if not self.mode:
+                raise  # a wrong --table fails at once
+            raise SourceError(f"{exc.message} (it was there before)", hint=exc.hint) from None
         arn, why_not = stream_of(table)
         told = self._mode(arn, why_not)
         if arn is None:

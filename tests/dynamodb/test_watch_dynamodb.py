@@ -23,6 +23,7 @@ from ddb_items import create_table, plain_items, put
 from ddb_proxy import Proxy, Rule
 from ddb_servers import Server, Unavailable, free_port, start
 
+from forensics.errors import SourceError
 from forensics.importers.base import ImportOptions
 from forensics.importers.dynamodb_live import LiveOptions, Target, connect
 from forensics.importers.dynamodb_live import stream as ddb_stream
@@ -253,3 +254,22 @@ def test_watch_dynamodb_from_the_command_line(
     [alert] = [a for a in alerts if a["code"] == "multiple-terminals"]
     assert alert["run_id"] == log[0]["runId"]
     assert second_completion["eventId"] in alert["event_ids"]
+
+
+def test_a_table_that_goes_away_is_waited_for_and_read_again(
+    server: Server, admin: Any, tmp_path: Path, run_items: Any
+) -> None:
+    log, _ = run_items
+    table = create_table(admin, "events_vanishing", "aws-world-1371", log[:3], stream="NEW_IMAGE")
+    said: list[str] = []
+    with Store(tmp_path / "store.duckdb") as store:
+        followed = source(server.url, table)
+        watch = Watch(store, followed, lambda a: None, said.append, Settings(once=True))
+        watch.run()
+        admin.delete_table(TableName=table)
+        with pytest.raises(SourceError, match=r"not found .* \(it was there before\)"):
+            followed.poll(store)  # a watch retries this with backoff
+        create_table(admin, table, "aws-world-1371", log, stream="NEW_IMAGE")
+        watch.run()  # a new stream: the table is scanned whole again
+        assert counts(store) == (len(log), len(log))
+        assert sum("no saved positions" in line for line in said) == 2
