@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, ClassVar
 import duckdb
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.notifications import SeverityLevel
 from textual.worker import Worker, WorkerState
 
 from forensics.errors import ForensicsError, UsageError
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
     from forensics.watch.alerts import Alert
     from forensics.watch.loop import Pass
 
-_NOTIFY_SEVERITY = {"error": "error", "warning": "warning"}
+_NOTIFY_SEVERITY: dict[str, SeverityLevel] = {"error": "error", "warning": "warning"}
 
 
 class ForensicsApp(App[None]):
@@ -103,7 +104,7 @@ class ForensicsApp(App[None]):
         self.notify(
             f"{alert.run_id}: {alert.summary}",
             title=f"new finding: {alert.code}",
-            severity=_NOTIFY_SEVERITY.get(alert.severity, "information"),  # type: ignore[arg-type]
+            severity=_NOTIFY_SEVERITY.get(alert.severity, "information"),
             timeout=10,
         )
 
