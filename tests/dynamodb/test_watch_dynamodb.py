@@ -10,6 +10,7 @@ retried; a closed shard is read to its end and marked done.
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import threading
@@ -273,3 +274,37 @@ def test_a_table_that_goes_away_is_waited_for_and_read_again(
         watch.run()  # a new stream: the table is scanned whole again
         assert counts(store) == (len(log), len(log))
         assert sum("no saved positions" in line for line in said) == 2
+
+
+def test_sigterm_ends_a_dynamodb_watch_with_exit_0_and_its_imports_finished(
+    server: Server, admin: Any, tmp_path: Path, run_items: Any
+) -> None:
+    log, _ = run_items
+    table = create_table(admin, "events_sigterm", "aws-world-1371", log, stream="NEW_IMAGE")
+    store = tmp_path / "store.duckdb"
+    argv = [sys.executable, "-m", "forensics", "--db", str(store), "watch", "dynamodb"]
+    child = subprocess.Popen(
+        [*argv, "--table", table, "--endpoint-url", server.url, "--interval", "200ms"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    try:
+        assert child.stderr is not None
+        lines: list[str] = []
+        while sum(" pass " in line for line in lines) < 3:
+            line = child.stderr.readline()
+            assert line, f"the watch ended early: {lines}"
+            lines.append(line)
+        child.send_signal(signal.SIGTERM)
+        out, err = child.communicate(timeout=60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert (child.returncode, out) == (0, ""), err
+    assert "SIGTERM: stopping after this pass" in err and "stopped after" in err
+    with Store(store) as done:
+        assert done.query("SELECT DISTINCT status FROM imports")[1] == [("ok",)]
+        assert counts(done) == (len(log), len(log))
