@@ -69,10 +69,10 @@ def run_watch(obj: Context, source: Source, **opts: Any) -> None:
     """Open the store, run the watch until stopped, close everything."""
     from forensics.timespec import parse_duration
     from forensics.watch.loop import Settings, Watch
-    from forensics.watch.memory import refuse_pandas
+    from forensics.watch.memory import lean
     from forensics.watch.webhook import Webhook
 
-    refuse_pandas()
+    lean()
     interval = parse_duration(opts["interval"], "--interval").total_seconds()
     if interval <= 0:
         raise click.BadParameter("must be more than 0", param_hint="--interval")
