@@ -95,9 +95,12 @@ def rss_over(
         if beside is not None:
             others.append(tree_rss_kib(beside.proc.pid) / 1024)
         time.sleep(5)
+    every = max(1, len(samples) // 5)  # five points of the trend, a sample each 5 s
+    trend = " ".join(f"{v:.0f}" for v in samples[::every])
     line = (
         f"watch {what} RSS over {minutes:g} min (with workers): first {samples[0]:.0f} MiB,"
-        f" peak {max(samples):.0f} MiB, last {samples[-1]:.0f} MiB (target <= 300)"
+        f" peak {max(samples):.0f} MiB, last {samples[-1]:.0f} MiB (target <= 300;"
+        f" trend {trend})"
     )
     if others:
         line += (
