@@ -308,3 +308,22 @@ def test_sigterm_ends_a_dynamodb_watch_with_exit_0_and_its_imports_finished(
     with Store(store) as done:
         assert done.query("SELECT DISTINCT status FROM imports")[1] == [("ok",)]
         assert counts(done) == (len(log), len(log))
+
+
+def test_a_long_backlog_is_read_over_several_passes(
+    server: Server, admin: Any, run_items: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log, _ = run_items
+    table = create_table(admin, "events_backlog", "aws-world-1371", log[:5], stream="NEW_IMAGE")
+    arn = admin.describe_table(TableName=table)["Table"]["LatestStreamArn"]
+    conn = connect(Target(table, endpoint_url=server.url))
+    monkeypatch.setattr(ddb_stream, "PAGE_LIMIT", 2)
+    monkeypatch.setattr(ddb_stream, "PASS_RECORDS", 2)
+    saved: dict[str, str] = {}
+    got = []
+    for _ in range(4):
+        read = ddb_stream.ShardRead()
+        ddb_stream.read_shards(conn, arn, saved, read)
+        got.append(len(read.images))
+        saved.update(read.marks)
+    assert got == [2, 2, 1, 0]

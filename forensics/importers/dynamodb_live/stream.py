@@ -34,6 +34,7 @@ DONE: Final = "done"
 AFTER: Final = "after "
 PAGE_LIMIT: Final = 1000  # records per GetRecords (the most DynamoDB allows)
 MAX_PAGES: Final = 200  # per shard and pass; the next pass goes on from there
+PASS_RECORDS: Final = 50_000  # held in memory by one pass at most (then stored; go on next)
 _TRIMMED: Final = frozenset({"TrimmedDataAccessException", "ResourceNotFoundException"})
 
 
@@ -100,9 +101,9 @@ def read_shards(conn: Connection, stream_arn: str, saved: dict[str, str], read: 
         parent = shard.get("ParentShardId")
         if shard_id in done:
             continue
-        if parent in ids and parent not in done:
+        if (parent in ids and parent not in done) or len(read.images) >= PASS_RECORDS:
             read.marks.setdefault(shard_id, saved.get(shard_id, START))
-            continue  # its parent is not read to its end yet: next pass
+            continue  # its parent is not read to its end yet, or the pass is full: next pass
         mark = saved.get(shard_id, START)
         for position in _read_shard(conn, stream_arn, shard_id, mark, read):
             read.marks[shard_id] = position
@@ -140,8 +141,8 @@ def _read_shard(
         if last:
             yield AFTER + str(last)
         iterator = page.get("NextShardIterator")
-        if not records and iterator:
-            return  # caught up with an open shard
+        if (not records and iterator) or len(read.images) >= PASS_RECORDS:
+            return  # caught up with an open shard, or enough for one pass
 
 
 def _call(conn: Connection, operation: str, read: ShardRead, **params: Any) -> dict[str, Any]:
