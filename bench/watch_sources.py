@@ -128,7 +128,7 @@ def timed(work: Callable[[], object], times: int = 20) -> list[float]:
 
 
 def ms(values: list[float]) -> str:
-    return f"median {statistics.median(values) * 1000:.1f} ms, worst {max(values) * 1000:.1f} ms"
+    return f"median {statistics.median(values) * 1000:.2f} ms, worst {max(values) * 1000:.2f} ms"
 
 
 # -- world-local directory -------------------------------------------------------------------
