@@ -258,13 +258,13 @@ class _ToApp:
         self.app = app
 
     def passed(self, location: str, done: Pass) -> None:
-        self.app.call_from_thread(self.app.followed, location, done)
+        hand_over(self.app, self.app.followed, location, done)
 
     def alert(self, alert: Alert) -> None:
-        self.app.call_from_thread(self.app.new_finding, alert)
+        hand_over(self.app, self.app.new_finding, alert)
 
     def failed(self, location: str, message: str, retry_in: float) -> None:
-        self.app.call_from_thread(self.app.source_failed, location, message, retry_in)
+        hand_over(self.app, self.app.source_failed, location, message, retry_in)
 
     def back(self, location: str, away: float) -> None:
-        self.app.call_from_thread(self.app.source_back, location, away)
+        hand_over(self.app, self.app.source_back, location, away)

@@ -134,7 +134,7 @@ class RunsScreen(ForensicsScreen):
             table = runs_snapshot(cur)
         finally:
             cur.close()
-        self.app.call_from_thread(self._loaded, table, False, True)
+        hand_over(self, self._loaded, table, False, True)
 
     def _show(self, cursor: int = 0, *, following: bool = False) -> None:
         if self.snapshot is None:
