@@ -8,7 +8,6 @@ import threading
 
 from forensics.tui.app import ForensicsApp
 from forensics.tui.handoff import hand_over
-
 from tests.tui.conftest import SIZE
 
 
