@@ -97,10 +97,11 @@ def test_killed_imports_are_completed_exactly_once(
     source = inputs[kind]
     clean = tmp_path / "clean.duckdb"
     done = _start(kind, source, clean)
-    assert done.wait(300) == 0, done.stderr.read() if done.stderr else ""
-    with Store(clean, read_only=True) as store:
-        times = store.query("SELECT epoch(started_at), epoch(finished_at) FROM imports")[1]
-    took = float(times[0][1]) - float(times[0][0])
+    assert done.stderr is not None
+    assert b"IMPORT-STARTED" in done.stderr.readline()
+    began = time.monotonic()  # measured as the kills are timed: from the start line to exit
+    assert done.wait(300) == 0, done.stderr.read()
+    took = time.monotonic() - began
     expected = _rows(clean)
     assert len(expected) == EVENTS
     interrupted = 0
@@ -110,7 +111,10 @@ def test_killed_imports_are_completed_exactly_once(
         assert victim.stderr is not None
         assert b"IMPORT-STARTED" in victim.stderr.readline()
         time.sleep(took * when)
-        assert victim.poll() is None, f"the import ended before the kill ({kind}, {when})"
+        if victim.poll() is not None:  # this run was quicker than the timed one: no kill
+            assert victim.returncode == 0, victim.stderr.read().decode()
+            assert _rows(db) == expected, f"{kind} not killed at {when:.0%}"
+            continue
         os.killpg(victim.pid, signal.SIGKILL)
         victim.wait(30)
         assert _group_gone(victim.pid), f"processes of the killed import live on ({kind}, {when})"
@@ -125,6 +129,6 @@ def test_killed_imports_are_completed_exactly_once(
         if "interrupted" in statuses:  # the killed import was found and finished
             assert "was interrupted" in err
             interrupted += 1
-    # a late kill on a busy machine may land just after the import closed (while the
-    # command prepares the analysis): then there is nothing to finish; one is tolerated
+    # a late kill may land after the import closed (while the command prepares the
+    # analysis) or after the process ended: then there is nothing to finish; one is tolerated
     assert interrupted >= 2, f"only {interrupted} of 3 kills hit an import under way"
