@@ -7,7 +7,7 @@ records come out exactly as `import postgres` stores them.
 A CSV file names its table (`workflow_events.csv`, `workflow.workflow_runs.csv.gz`,
 `workflow_steps-0001.csv`, …). CSV carries no column types, so each column's kind is taken
 from its name as world-postgres defines it (`*_cbor` bytea, `*_at` times, the jsonb
-payload columns, `attempt`, `is_*` flags). An empty unquoted field is NULL, `""` an empty
+payload columns, `attempt`, `seq`, `is_*` flags). An empty unquoted field is NULL, `""` an empty
 string, as PostgreSQL writes them. A row whose values do not parse is quarantined with its
 file, line and reason.
 """
@@ -42,6 +42,7 @@ _JSON: Final = frozenset({"payload", "input", "output", "execution_context", "me
                           "attributes"})  # fmt: skip
 _BOOL: Final = frozenset({"is_webhook", "is_system", "eof"})
 _TIME: Final = frozenset({"retry_after"})
+_INT: Final = frozenset({"attempt", "seq", "seq_in_band"})
 _EPOCH_2000: Final = datetime(2000, 1, 1, tzinfo=UTC)
 _ZONE: Final = re.compile(r"([+-]\d\d)$")
 _FIELD: Final = re.compile(r'(?:"((?:[^"]+|"")*)"|([^,"]*))(,|\Z)', re.DOTALL)
@@ -123,7 +124,7 @@ def kind_of(table: str, column: str) -> str:
         return "json"
     if column in _BOOL:
         return "bool"
-    if column == "attempt" or (column == "spec_version" and table != RUNS):
+    if column in _INT or (column == "spec_version" and table != RUNS):
         return "int"
     return "text"
 
@@ -180,7 +181,11 @@ def event_row(row: dict[str, str | None]) -> tuple[Any, ...]:
         raise RecordError("no id or type")
     kinds = {"time": "time", "bytea": "bytes", "int4": "int"}
     out = [_value(kinds.get(kind, "text"), name, row.get(name)) for name, kind in EVENT_PLAN]
-    extra = {k: v for k, v in row.items() if k not in KNOWN_EVENT_COLUMNS and v is not None}
+    extra = {k: _value(kind_of(EVENTS, k), k, v) if kind_of(EVENTS, k) == "int" else v
+             for k, v in row.items() if k not in KNOWN_EVENT_COLUMNS and v is not None}  # fmt: skip
+    # in the order jsonb keeps an object's keys (shorter first, then by bytes), as the
+    # import's `jsonb_build_object` has them
+    extra = {k: extra[k] for k in sorted(extra, key=lambda k: (len(k.encode()), k.encode()))}
     return (*out, orjson.dumps(extra).decode() if extra else None)
 
 
