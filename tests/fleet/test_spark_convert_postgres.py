@@ -215,3 +215,23 @@ def test_postgres_csv_broken_rows_are_quarantined(both: dict[str, Any]) -> None:
 
 def _lines(both: dict[str, Any], name: str) -> int:
     return len((both["exports"][0] / name).read_text().splitlines())
+
+
+def test_csv_records_tell_null_from_empty_text_and_span_lines() -> None:
+    from io import StringIO
+
+    from forensics.importers.postgres.csv_tables import csv_rows, pg_time, table_of
+
+    text = 'id,error,output\nwrun_1,,""\n"wrun_2","two\nlines ""quoted""",x\nwrun_3,"x"y,z\n'
+    rows = list(csv_rows(StringIO(text, newline="")))
+    assert rows[0] == (2, {"id": "wrun_1", "error": None, "output": ""})
+    assert rows[1] == (3, {"id": "wrun_2", "error": 'two\nlines "quoted"', "output": "x"})
+    assert rows[2][0] == 5 and "not CSV at character" in str(rows[2][1]["\0"])
+    assert pg_time("2000-01-01 00:00:01.5") == 1_500_000
+    assert pg_time("2000-01-01 01:00:00+01") == 0 and pg_time("infinity") is None
+    names = [
+        "workflow.workflow_runs.csv",
+        "workflow_events-0001.csv.gz",
+        "workflow_stream_chunks.csv",
+    ]
+    assert [table_of(n) for n in names] == ["workflow_runs", "workflow_events", None]
