@@ -85,7 +85,7 @@ def _round(
         pytest.skip(f"no PostgreSQL server: {why}")
     admin = Admin(server)
     try:
-        exports = []
+        exports: list[Path] = []
         with Store(folder / "local.duckdb") as store:
             for label, load in loaders.items():
                 name = admin.database(f"csv_{label}_{folder.name[-6:].lower()}")
