@@ -99,6 +99,9 @@ def _bring_home(
     return bring_home(spark, source, out, into, settings)
 
 
+FORMATS = ("dynamodb-json", "jsonl", "postgres-csv")
+
+
 def register(cli: click.Group) -> None:
     from forensics.cli.options import key_file_option, output_option, parse_pairs
 
@@ -108,7 +111,7 @@ def register(cli: click.Group) -> None:
                   help="spark: convert inside Spark (the only engine so far).")  # fmt: skip
     @click.option("--out", required=True, metavar="DIR_OR_URI",
                   help="The fleet folder to write (local folder, s3://…, hdfs://…).")  # fmt: skip
-    @click.option("--format", "source_format", type=click.Choice(["dynamodb-json", "jsonl"]),
+    @click.option("--format", "source_format", type=click.Choice(FORMATS),
                   help="Skip detection: the input's format.")  # fmt: skip
     @click.option("--buckets", type=int, help="Run-id buckets (default: about 1M events each,"
                   " estimated from the input's size).")  # fmt: skip
@@ -133,7 +136,9 @@ def register(cli: click.Group) -> None:
         """Convert raw exports into the fleet layout inside Spark.
 
         SOURCE is a DynamoDB export to S3 in DYNAMODB_JSON (its folder, with data/*.json.gz),
-        or JSON Lines files of events (.gz too), as a local path or a URI (s3://, hdfs://…).
+        JSON Lines files of events (.gz too), or world-postgres tables exported as CSV with a
+        header (workflow_events.csv, workflow_runs.csv, … .gz too), as a local path or a URI
+        (s3://, hdfs://…).
         Records are decoded in the executors by the same code as `forensics import`; broken
         ones go to the fleet's quarantine table with their file, line and reason."""
         from forensics.cli.commands_import import read_key

@@ -1,7 +1,8 @@
 """`forensics convert --engine spark`: raw exports into the fleet layout, inside Spark.
 
 The driver lists the input files (a count of files, never of runs), picks the format
-(DynamoDB export-to-S3 data files in `DYNAMODB_JSON`, or JSON Lines of SDK-shaped events)
+(DynamoDB export-to-S3 data files in `DYNAMODB_JSON`, JSON Lines of SDK-shaped events, or
+world-postgres tables exported as CSV with a header, one file or more per table)
 and the bucket count, then two Spark stages do the work in the executors
 (`convert_exec`): one reads the files line by line, the other, after a shuffle by bucket,
 imports whole runs with the one-machine importers and writes the fleet's Parquet. The
@@ -82,6 +83,9 @@ def run_convert(
     files, notes = list(sizes), []
     fmt = fmt or _detect(files)
     notes += _dynamodb_notes(sources) if fmt == "dynamodb-json" else []
+    if fmt == "postgres-csv":
+        notes += [f"{f}: not a world-postgres table's CSV export, skipped"
+                  for f in _data_files(files, "any") if _table(f) is None]  # fmt: skip
     files = _data_files(files, fmt)
     if not files:
         raise InputError(
@@ -137,7 +141,15 @@ def _data_files(files: list[str], fmt: str) -> list[str]:
             and not f.endswith(".md5")]  # fmt: skip
     if fmt == "dynamodb-json" and any("/data/" in f for f in kept):
         kept = [f for f in kept if "/data/" in f]
+    if fmt == "postgres-csv":
+        kept = [f for f in kept if _table(f) is not None]
     return kept
+
+
+def _table(path: str) -> str | None:
+    from forensics.importers.postgres.csv_tables import table_of
+
+    return table_of(path)
 
 
 def _hidden(path: str) -> bool:
@@ -153,10 +165,13 @@ def _uri(source: str, root: str, found: str) -> str:
 
 
 def _detect(files: list[str]) -> str:
-    """DynamoDB export data (`{"Item": …}` lines) or JSON Lines events, from the first file."""
+    """DynamoDB export data (`{"Item": …}` lines), world-postgres tables' CSV exports (named
+    after their tables) or JSON Lines events, from the files' names and the first file."""
     from forensics.importers.dynamodb_json import is_export_lines
     from forensics.importers.jsonl import line_run
 
+    if any(_table(f) is not None for f in files):
+        return "postgres-csv"
     data = _data_files(files, "dynamodb-json")
     head = _head(data[0]) if data else b""
     if is_export_lines(head):
@@ -165,7 +180,8 @@ def _detect(files: list[str]) -> str:
         return "jsonl"
     raise InputError(
         f"{data[0] if data else 'the input'}: neither DynamoDB export lines nor JSON Lines events",
-        hint="convert reads DynamoDB exports (DYNAMODB_JSON) and JSON Lines; --format chooses",
+        hint="convert reads DynamoDB exports (DYNAMODB_JSON), JSON Lines and world-postgres"
+        " tables as CSV (workflow_events.csv, …); --format chooses",
     )
 
 

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 from pyarrow import fs as pafs
@@ -30,7 +31,7 @@ from forensics.importers.base import ImportOptions
 from forensics.model import QuarantineRecord
 from forensics.store import ImportSession, Store
 
-FORMATS: Final = ("dynamodb-json", "jsonl")
+FORMATS: Final = ("dynamodb-json", "jsonl", "postgres-csv")
 LINE_SCHEMA: Final = pa.schema(
     [
         ("run", pa.string()),
@@ -99,15 +100,48 @@ def _lines(location: str) -> Iterator[tuple[int, bytes]]:
                 yield number, stripped
 
 
-def read_files(batches: Iterator[pa.RecordBatch], job: Job) -> Iterator[pa.RecordBatch]:
-    """Every non-blank line of the files named in `batches` (column `path`), with its run id
-    (NULL when the line names none: it is quarantined later) and bucket."""
+def _csv_records(location: str) -> Iterator[tuple[int, bytes, str | None]]:
+    """(line, `[table, {column: value}]` as JSON, run id) of every record of a world-postgres
+    table's CSV export; a file that stops being CSV ends in a record naming why."""
+    from forensics.importers.postgres.csv_tables import (
+        CsvError,
+        csv_rows,
+        open_text,
+        run_column,
+        table_of,
+    )
+
+    table = str(table_of(location))
+    column = run_column(table)
+    system, path = filesystem(location)
+    compression = "gzip" if location.endswith(".gz") else None
+    with system.open_input_stream(path, compression=compression) as raw:
+        text = open_text(io.BufferedReader(raw, 1 << 20))
+        number = 1
+        try:
+            for number, row in csv_rows(text):
+                yield number, orjson.dumps([table, row]), row.get(column)
+        except (CsvError, UnicodeDecodeError) as exc:
+            yield number + 1, orjson.dumps([table, {"\0": f"not CSV: {exc}"}]), None
+
+
+def _records(location: str, job: Job) -> Iterator[tuple[int, bytes, str | None]]:
+    """(line number, line, run id) of every record of a file."""
+    if job.fmt == "postgres-csv":
+        yield from _csv_records(location)
+        return
     run_of = _run_reader(job)
+    for number, line in _lines(location):
+        yield number, line, run_of(line)
+
+
+def read_files(batches: Iterator[pa.RecordBatch], job: Job) -> Iterator[pa.RecordBatch]:
+    """Every non-blank line (every CSV record) of the files named in `batches` (column
+    `path`), with its run id (NULL when it names none: it is quarantined later) and bucket."""
     for batch in batches:
         for location in batch.column("path").to_pylist():
             out: dict[str, list[Any]] = {name: [] for name in LINE_SCHEMA.names}
-            for number, line in _lines(location):
-                run = run_of(line)
+            for number, line, run in _records(location, job):
                 out["run"].append(run)
                 out["bucket"].append(bucket_of(run if run is not None else location, job.buckets))
                 out["location"].append(location)
@@ -160,9 +194,12 @@ def convert_chunk(
     os.environ.setdefault("FORENSICS_MEMORY_LIMIT", "1GB")
     with Store(":memory:") as store:
         with store.begin_import(job.fmt, job.source) as session:
-            feed = _feeder(job, session)
-            for location, number, line in lines:
-                feed(line, location, number)
+            if job.fmt == "postgres-csv":
+                _store_tables(lines, job, session)
+            else:
+                feed = _feeder(job, session)
+                for location, number, line in lines:
+                    feed(line, location, number)
             summary = session.finish()
         files = 0
         for table in (*_WRITTEN, "quarantine"):
@@ -181,6 +218,17 @@ def convert_chunk(
         "conflicts": summary.conflicts,
         "files": files,
     }
+
+
+def _store_tables(lines: list[tuple[str, int, bytes]], job: Job, session: ImportSession) -> None:
+    """A chunk of world-postgres CSV records, stored by the PostgreSQL importer's functions."""
+    from forensics.importers.postgres.csv_tables import TableImport
+
+    rows = []
+    for location, number, line in lines:
+        table, row = orjson.loads(line)
+        rows.append((table, (location, number, row)))
+    TableImport(session, job.key).store(rows)
 
 
 def _feeder(job: Job, session: ImportSession) -> Callable[[bytes, str, int], None]:
