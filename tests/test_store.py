@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -230,3 +232,24 @@ def test_upgrade_clears_conflict_marks_an_earlier_build_set_over_key_order(
         assert store.schema_version() == MIGRATIONS[-1].version >= 7
         rows = store.query("SELECT event_type, bool_and(conflict) FROM events GROUP BY ALL")[1]
     assert sorted(rows) == [("step_created", False), ("step_started", True)]
+
+
+def test_closing_waits_for_a_call_under_way_on_another_thread(tmp_path: Path) -> None:
+    """A TUI worker still reading when the user quits: the close waits for it, not fails."""
+    store = Store(tmp_path / "busy.duckdb")
+    started, errors = threading.Event(), []
+
+    def reader() -> None:
+        started.set()
+        try:
+            store.con.execute("SELECT sum(i) FROM range(400000000) t(i)").fetchall()
+        except duckdb.Error as exc:  # interrupted by the close: fine, nothing to store
+            errors.append(exc)
+
+    worker = threading.Thread(target=reader)
+    worker.start()
+    started.wait(5)
+    time.sleep(0.05)
+    store.close()
+    worker.join(30)
+    assert not worker.is_alive()

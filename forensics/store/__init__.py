@@ -9,6 +9,7 @@ rerun adds exactly what is missing. Readers use `Store.query` or a `cursor()` of
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,6 +38,7 @@ MIB = 2**20
 WRITE_BUDGET_MB = 640  # imports: DuckDB spills past it, so an import stays within 1 GiB
 WORKER_BUDGET_MB = 128  # what a payload-decoding worker process holds, about
 READ_BUDGET_MB = (256, 600)  # reading: from twice the store's size, within these bounds
+CLOSE_WAIT_S = 5.0  # how long closing waits for a call under way on another thread
 
 
 def default_memory_limit(path: Path, *, read_only: bool) -> str:
@@ -109,7 +111,23 @@ class Store:
         self.close()
 
     def close(self) -> None:
-        self.con.close()
+        """Close the store, letting a call still under way on another thread end first.
+
+        DuckDB refuses to close a connection another thread is inside (a TUI worker still
+        reading when the user quits): wait for it, then ask it to stop, rather than fail.
+        """
+        waited = 0.0
+        while True:
+            try:
+                self.con.close()
+                return
+            except duckdb.ResourceInUseException:
+                if waited >= CLOSE_WAIT_S * 2:
+                    raise
+                if waited >= CLOSE_WAIT_S:
+                    self.con.interrupt()
+                time.sleep(0.05)
+                waited += 0.05
 
     def release_memory(self) -> None:
         """Hand DuckDB's cached buffers back (a long-running watch would otherwise keep its

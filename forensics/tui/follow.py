@@ -66,11 +66,15 @@ class Follower:
     def run(self, listener: Listener) -> None:
         """Pass after pass over every source until `stop` is set (on the calling thread)."""
         self.running.set()
-        watches = [
-            Watch(self.store, source, listener.alert, _quiet, Settings(once=True), self.stop)
-            for source in self.sources
-        ]
         try:
+            # `close` sets `stop` before it looks at `running`: a loop that starts after a
+            # close has returned sees `stop` here and never touches the store
+            if self.stop.is_set():
+                return
+            watches = [
+                Watch(self.store, source, listener.alert, _quiet, Settings(once=True), self.stop)
+                for source in self.sources
+            ]
             while not self.stop.is_set():
                 started = time.monotonic()
                 for watch, state in zip(watches, self.states, strict=True):
