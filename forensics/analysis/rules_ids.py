@@ -137,7 +137,7 @@ def seed_mismatch(scan: Scan) -> list[Hit]:
     the smallest one seen with every body within reach. The workflow used randomness
     before its first step, hook or sleep, or the ids come from another scheme; ordinals are
     then relative to the smallest body. Informational: nothing fails on it."""
-    hits = []
+    misses: list[tuple[str, str, list[int], str, int]] = []
     lines = run_lines(scan)
     for f in scan.rows(
         "SELECT run_id, workflow_name, prefix_lo, prefix_hi, record_started_at, body_lo, body_hi"
@@ -148,10 +148,13 @@ def seed_mismatch(scan: Scan) -> list[Hit]:
             continue  # nothing to compare with: `forensics ids` says "not reproducible"
         candidates = _started_candidates(f)
         run_id, workflow = f["run_id"], f["workflow_name"]
-        if not candidates or _seeded(run_id, workflow, candidates, f["body_lo"], f["body_hi"]):
+        if not candidates:
             continue
-        hits.append(_seed_hit(scan, run_id, workflow, candidates, f["body_lo"]))
-    return hits
+        b0 = _seeded(run_id, workflow, candidates, f["body_lo"], f["body_hi"])
+        if b0 is not None:
+            misses.append((run_id, workflow, candidates, f["body_lo"], b0))
+    firsts = _first_ids(scan, [(m[0], m[3]) for m in misses])
+    return [_seed_hit(*m, firsts.get(m[0])) for m in misses]
 
 
 def _started_candidates(f: dict[str, Any]) -> list[int]:
@@ -163,29 +166,44 @@ def _started_candidates(f: dict[str, Any]) -> list[int]:
     return out
 
 
-def _seeded(run_id: str, workflow: str, candidates: Sequence[int], lo: str, hi: str) -> bool:
+def _seeded(run_id: str, workflow: str, candidates: Sequence[int], lo: str, hi: str) -> int | None:
+    """None when a candidate seeds the run's bodies, else the first candidate's B0."""
     low, high = body_to_int(lo), body_to_int(hi)
+    first: int | None = None
     for ms in candidates:
         b0 = seeded_b0(run_id, workflow, ms)
         if b0 <= low and high - b0 <= MAX_PLAUSIBLE_ORDINAL:
-            return True
-    return False
+            return None
+        first = b0 if first is None else first
+    return first
 
 
-def _seed_hit(scan: Scan, run_id: str, workflow: str, candidates: list[int], lo: str) -> Hit:
-    first = scan.rows(
-        "SELECT min(event_id) AS first_id FROM events WHERE run_id = ? AND NOT staged"
-        " AND right(correlation_id, 16) = ?",
-        [run_id, lo],
+def _first_ids(scan: Scan, wanted: Sequence[tuple[str, str]]) -> dict[str, str]:
+    """For each (run, smallest body): the run's first event id under that body, in one query
+    (one per run would read the events table once per run)."""
+    if not wanted:
+        return {}
+    rows = scan.rows(
+        "WITH w AS (SELECT unnest($1::VARCHAR[]) AS run_id, unnest($2::VARCHAR[]) AS body)"
+        " SELECT e.run_id, min(e.event_id) AS first_id FROM events e"
+        " SEMI JOIN w ON w.run_id = e.run_id AND w.body = right(e.correlation_id, 16)"
+        " WHERE NOT e.staged AND e.run_id IN (SELECT run_id FROM w) GROUP BY e.run_id",
+        [[w[0] for w in wanted], [w[1] for w in wanted]],
     )
+    return {str(r["run_id"]): str(r["first_id"]) for r in rows if r["first_id"]}
+
+
+def _seed_hit(
+    run_id: str, workflow: str, candidates: list[int], lo: str, b0: int, first_id: str | None
+) -> Hit:
     ms = candidates[0]
     evidence = {
         "seed": seed_string(run_id, workflow, ms),
-        "seeded_b0": int_to_body(seeded_b0(run_id, workflow, ms)),
+        "seeded_b0": int_to_body(b0),
         "smallest_body": lo,
         "started_at_candidates_ms": candidates,
     }
-    ids = (str(first[0]["first_id"]),) if first and first[0]["first_id"] else ()
+    ids = (first_id,) if first_id else ()
     return Hit("seed-mismatch", "info", run_id, None, ids, (), None, evidence)
 
 

@@ -88,6 +88,7 @@ def run_watch(obj: Context, source: Source, **opts: Any) -> None:
     stop = threading.Event()
     try:
         with _stopping_on_signals(stop), writable_store(obj.db) as store:
+            store.keep_small()
             watch = Watch(store, source, emit, _say, settings, stop)
             watch.run()
             if stop.is_set():

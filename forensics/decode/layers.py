@@ -15,8 +15,6 @@ import zlib
 from typing import Final
 
 import zstandard
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from forensics.decode.errors import DecodeError
 
@@ -87,6 +85,11 @@ def decrypt_aes_gcm(body: bytes | memoryview, key: bytes) -> bytes | None:
             f"{len(body)} bytes cannot hold a {NONCE_BYTES}-byte nonce and {TAG_BYTES}-byte tag",
             context="encr",
         )
+    # loaded here, not with the module: most stores have no encrypted payload, and a
+    # long-running watch should not carry the library's native code for nothing
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     try:
         cipher = AESGCM(key)
     except ValueError as exc:

@@ -140,6 +140,15 @@ class Store:
         finally:
             run(self.con, f"SET memory_limit = '{limit}'")
 
+    def keep_small(self) -> None:
+        """For a long-running process (a watch): DuckDB's allocator hands freed memory back
+        to the system after every task above 16 MB (the default keeps up to 128 MB per
+        task and 512 MB after a bulk free), and at most one extra thread waits on I/O."""
+        run(self.con, "SET allocator_flush_threshold = '16MB'")
+        run(self.con, "SET allocator_bulk_deallocation_flush_threshold = '16MB'")
+        run(self.con, "SET async_threads = 1")
+        run(self.con, "SET allocator_background_threads = true")
+
     @contextmanager
     def budget_shared(self, processes: int) -> Iterator[None]:
         """Lower DuckDB's budget while `processes` worker processes of about

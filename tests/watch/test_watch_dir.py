@@ -116,3 +116,25 @@ def test_watch_dir_from_the_command_line(tmp_path: Path) -> None:
     )
     assert missing.returncode == 2
     assert "does not exist" in missing.stderr
+
+
+def test_a_watch_pass_leaves_the_cipher_library_unloaded(tmp_path: Path) -> None:
+    """Native code a watch does not need stays out of its memory: the AES library is loaded
+    only to open an encrypted payload, and these payloads are not encrypted."""
+    root = data_dir(tmp_path)
+    store = str(tmp_path / "store.duckdb")
+    script = (
+        "import sys\n"
+        "from forensics.cli import main\n"
+        "try:\n"
+        f"    main(['--db', {store!r}, 'watch', 'dir', {str(root)!r}, '--once'])\n"
+        "except SystemExit as exc:\n"
+        "    assert not exc.code, exc.code\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('cryptography', 'pandas')))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert "watch" in done.stderr and "pass 1" in done.stderr
+    assert done.stdout.strip() == "[]"
