@@ -14,6 +14,8 @@ from rich.text import Text
 from forensics.cli import Context
 from forensics.cli.commands_import import prepare_analysis, read_key, report
 from forensics.cli.options import (
+    dynamodb_endpoint_options,
+    dynamodb_mapping_options,
     format_option,
     key_file_option,
     output_option,
@@ -62,29 +64,13 @@ def _progress(label: str) -> Iterator[ProgressCallback]:
 def _import_command(group: click.Group) -> None:
     @group.command(name="dynamodb")
     @click.option("--table", required=True, help="The events table.")
-    @click.option(
-        "--region", default=None, help="AWS region (default: AWS_DEFAULT_REGION or the profile's)."
-    )
-    @click.option("--profile", default=None, help="AWS profile (default: the credential chain).")
-    @click.option("--endpoint-url", default=None, help="Another endpoint, e.g. DynamoDB Local.")
+    @dynamodb_endpoint_options
     @click.option(
         "--run",
         "runs",
         multiple=True,
         metavar="RUN_ID",
         help="Only this run (repeatable): Query instead of Scan.",
-    )
-    @click.option(
-        "--preset",
-        default=None,
-        help="Attribute-mapping preset (see `forensics dynamodb-presets`).",
-    )
-    @click.option(
-        "--map",
-        "mapping",
-        multiple=True,
-        metavar="ROLE=ATTRIBUTE",
-        help="Map a role to an attribute (repeatable).",
     )
     @click.option(
         "--segments",
@@ -115,13 +101,7 @@ def _import_command(group: click.Group) -> None:
         metavar="ROLE=ATTRIBUTE",
         help="Map a runs-table role (repeatable).",
     )
-    @click.option(
-        "--max-attempts",
-        type=click.IntRange(1, 100),
-        default=10,
-        show_default=True,
-        help="Attempts per request (adaptive retries on throttling).",
-    )
+    @dynamodb_mapping_options
     @key_file_option
     @output_option
     @click.pass_obj

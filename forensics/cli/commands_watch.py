@@ -19,7 +19,11 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from forensics.cli import Context
-from forensics.cli.options import writable_store
+from forensics.cli.options import (
+    dynamodb_endpoint_options,
+    dynamodb_mapping_options,
+    writable_store,
+)
 from forensics.model import SEVERITIES
 
 if TYPE_CHECKING:
@@ -222,11 +226,7 @@ def register(cli: click.Group) -> None:
 
     @watch.command(name="dynamodb")
     @click.option("--table", required=True, help="The events table.")
-    @click.option(
-        "--region", default=None, help="AWS region (default: AWS_DEFAULT_REGION or the profile's)."
-    )
-    @click.option("--profile", default=None, help="AWS profile (default: the credential chain).")
-    @click.option("--endpoint-url", default=None, help="Another endpoint, e.g. DynamoDB Local.")
+    @dynamodb_endpoint_options
     @click.option(
         "--run",
         "runs",
@@ -234,21 +234,7 @@ def register(cli: click.Group) -> None:
         metavar="RUN_ID",
         help="Without a stream: only these runs (repeatable), counted then queried.",
     )
-    @click.option("--preset", default=None, help="Attribute-mapping preset.")
-    @click.option(
-        "--map",
-        "mapping",
-        multiple=True,
-        metavar="ROLE=ATTRIBUTE",
-        help="Map a role to an attribute (repeatable).",
-    )
-    @click.option(
-        "--max-attempts",
-        type=click.IntRange(1, 100),
-        default=10,
-        show_default=True,
-        help="Attempts per request (adaptive retries on throttling).",
-    )
+    @dynamodb_mapping_options
     @watch_options
     @click.pass_obj
     def watch_dynamodb(

@@ -170,6 +170,56 @@ def key_file_option(func: F) -> F:
     )(func)
 
 
+def dynamodb_endpoint_options(func: F) -> F:
+    """`--region`, `--profile`, `--endpoint-url`: where a DynamoDB table is (import, watch)."""
+    for option in reversed(
+        (
+            click.option(
+                "--region",
+                default=None,
+                help="AWS region (default: AWS_DEFAULT_REGION or the profile's).",
+            ),
+            click.option(
+                "--profile", default=None, help="AWS profile (default: the credential chain)."
+            ),
+            click.option(
+                "--endpoint-url", default=None, help="Another endpoint, e.g. DynamoDB Local."
+            ),
+        )
+    ):
+        func = option(func)
+    return func
+
+
+def dynamodb_mapping_options(func: F) -> F:
+    """`--preset`, `--map`, `--max-attempts`: how a DynamoDB table's items are read."""
+    for option in reversed(
+        (
+            click.option(
+                "--preset",
+                default=None,
+                help="Attribute-mapping preset (see `forensics dynamodb-presets`).",
+            ),
+            click.option(
+                "--map",
+                "mapping",
+                multiple=True,
+                metavar="ROLE=ATTRIBUTE",
+                help="Map a role to an attribute (repeatable).",
+            ),
+            click.option(
+                "--max-attempts",
+                type=click.IntRange(1, 100),
+                default=10,
+                show_default=True,
+                help="Attempts per request (adaptive retries on throttling).",
+            ),
+        )
+    ):
+        func = option(func)
+    return func
+
+
 def finding_filters(func: F) -> F:
     """`--min-severity`, `--code`, `--exclude-code`: which findings a command shows."""
     from forensics.analysis.ranks import DEFAULT_MIN_SEVERITY
