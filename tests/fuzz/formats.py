@@ -25,6 +25,7 @@ from tests.fuzz.generate import (
     dumps,
     events,
 )
+from tests.importers.wire_helpers import typed
 
 MIDDLE = 2
 
@@ -46,22 +47,15 @@ def _unmarker(value: Any) -> Any:
 # -- DynamoDB typed JSON --------------------------------------------------------------------
 
 
-def typed(value: Any) -> dict[str, Any]:
-    if value is None:
-        return {"NULL": True}
-    if isinstance(value, bool):
-        return {"BOOL": value}
-    if isinstance(value, int | float):
-        return {"N": repr(value) if isinstance(value, float) else str(value)}
-    if isinstance(value, bytes):
-        return {"B": base64.b64encode(value).decode()}
-    if isinstance(value, str):
-        return {"S": value}
-    if isinstance(value, dict):
-        return {"M": {k: typed(v) for k, v in value.items()}}
-    if isinstance(value, list):
-        return {"L": [typed(v) for v in value]}
-    raise TypeError(type(value))
+def _cut_inside(data: bytes, piece: bytes) -> bytes:
+    """`data` with the second half of `piece` (its first occurrence) gone, the rest kept."""
+    at = data.index(piece)
+    return data[: at + len(piece) // 2] + data[at + len(piece) :]
+
+
+def _cut_off(data: bytes, piece: bytes) -> bytes:
+    """`data` cut in the middle of `piece` (its first occurrence): the file ends there."""
+    return data[: data.index(piece) + len(piece) // 2]
 
 
 def _item(event: Event) -> dict[str, Any]:
@@ -186,8 +180,7 @@ def _dynamodb_cases(start: int) -> Iterator[Case]:
     evs = events(number)
     first, second = _scan(evs[:3]), _scan(evs[3:])
     item = dumps(_item(evs[1]))
-    at = first.index(item)
-    cut = first[: at + len(item) // 2] + first[at + len(item) :]
+    cut = _cut_inside(first, item)
     kept = _keys([e for i, e in enumerate(evs) if i != 1])
     yield Case(
         "ddb-scan-item-cut",
@@ -201,7 +194,7 @@ def _dynamodb_cases(start: int) -> Iterator[Case]:
     evs = events(number)
     data = _scan(evs)
     item = dumps(_item(evs[-1]))
-    data = data[: data.index(item) + len(item) // 2]
+    data = _cut_off(data, item)
     kept = _keys(evs[:-1])
     yield Case("ddb-scan-file-cut", "dynamodb-json", {"d.json": data}, "d.json", kept, 1)
 
@@ -246,15 +239,14 @@ def _inspect_cases(start: int) -> Iterator[Case]:
     evs = events(number)
     data = dumps([_hydrated(e) for e in evs])
     event = dumps(_hydrated(evs[MIDDLE]))
-    at = data.index(event)
-    data = data[: at + len(event) // 2] + data[at + len(event) :]
+    data = _cut_inside(data, event)
     kept = _keys([e for i, e in enumerate(evs) if i != MIDDLE])
     yield Case("inspect-array-event-cut", "inspect", {"i.json": data}, "i.json", kept, 1)
     number += 1
     evs = events(number)
     data = _inspect_doc(evs)
     event = dumps(_hydrated(evs[-1]))
-    data = data[: data.index(event) + len(event) // 2]
+    data = _cut_off(data, event)
     yield Case("inspect-file-cut", "inspect", {"i.json": data}, "i.json", _keys(evs[:-1]), 1)
     number += 1
     evs = events(number)
@@ -382,14 +374,13 @@ def _binary_cases(start: int) -> Iterator[Case]:
     evs = events(number)
     data = _cbor_page(evs)
     event = cbor2.dumps(_cbor_value(evs[-1]))
-    data = data[: data.index(event) + len(event) // 2]
+    data = _cut_off(data, event)
     yield Case("cbor-file-cut", "api-v1", {"p.cbor": data}, "p.cbor", _keys(evs[:-1]), 1)
     number += 1
     evs = events(number)
     data = _cbor_page(evs)
     event = cbor2.dumps(_cbor_value(evs[MIDDLE]))
-    at = data.index(event)
-    data = data[: at + len(event) // 2] + data[at + len(event) :]
+    data = _cut_inside(data, event)
     kept = _keys([e for i, e in enumerate(evs) if i != MIDDLE])
     yield Case("cbor-event-cut", "api-v1", {"p.cbor": data}, "p.cbor", kept, 1)
     for name, damage in (
@@ -436,8 +427,7 @@ def _array_cases(start: int) -> Iterator[Case]:
         data = write(evs)
         event = json.dumps(evs[MIDDLE], indent=indent).replace("\n", "\n  ").encode()
         event = event if style == "pretty" else dumps(evs[MIDDLE])
-        at = data.index(event)
-        data = data[: at + len(event) // 2] + data[at + len(event) :]
+        data = _cut_inside(data, event)
         kept = _keys([e for i, e in enumerate(evs) if i != MIDDLE])
         yield Case(f"array-{style}-event-cut", "jsonl", {"a.json": data}, "a.json", kept, 1)
         number += 1
@@ -445,7 +435,7 @@ def _array_cases(start: int) -> Iterator[Case]:
         data = write(evs)
         event = json.dumps(evs[-1], indent=indent).replace("\n", "\n  ").encode()
         event = event if style == "pretty" else dumps(evs[-1])
-        data = data[: data.index(event) + len(event) // 2]
+        data = _cut_off(data, event)
         yield Case(
             f"array-{style}-file-cut", "jsonl", {"a.json": data}, "a.json", _keys(evs[:-1]), 1
         )
