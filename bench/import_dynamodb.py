@@ -117,21 +117,21 @@ def items(count: int) -> Iterator[dict[str, Any]]:
             return
 
 
+def events_table(name: str) -> dict[str, Any]:
+    """`create_table`'s arguments for an events table keyed by (runId, eventId), on demand."""
+    key = (("runId", "HASH"), ("eventId", "RANGE"))
+    return {
+        "TableName": name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "KeySchema": [{"AttributeName": a, "KeyType": t} for a, t in key],
+        "AttributeDefinitions": [{"AttributeName": a, "AttributeType": "S"} for a, _ in key],
+    }
+
+
 def load(url: str, count: int) -> float:
     """Create the table and write `count` items with 4 writer threads; return seconds."""
     client = boto3.client("dynamodb", endpoint_url=url)
-    client.create_table(
-        TableName=TABLE,
-        BillingMode="PAY_PER_REQUEST",
-        KeySchema=[
-            {"AttributeName": "runId", "KeyType": "HASH"},
-            {"AttributeName": "eventId", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "runId", "AttributeType": "S"},
-            {"AttributeName": "eventId", "AttributeType": "S"},
-        ],
-    )
+    client.create_table(**events_table(TABLE))
     client.get_waiter("table_exists").wait(TableName=TABLE, WaiterConfig={"Delay": 0.2})
     every = list(items(count))
     started = time.perf_counter()

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from import_dynamodb import events_table
 from import_postgres import tree_rss_kib
 
 STEP = "step_01KSNVVXJB00000000000001"
@@ -302,16 +303,7 @@ TABLE = "events_watched"
 
 def load(client: Any, every: list[dict[str, Any]]) -> None:
     client.create_table(
-        TableName=TABLE,
-        BillingMode="PAY_PER_REQUEST",
-        KeySchema=[
-            {"AttributeName": "runId", "KeyType": "HASH"},
-            {"AttributeName": "eventId", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "runId", "AttributeType": "S"},
-            {"AttributeName": "eventId", "AttributeType": "S"},
-        ],
+        **events_table(TABLE),
         StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
     )
     client.get_waiter("table_exists").wait(TableName=TABLE, WaiterConfig={"Delay": 0.2})
